@@ -1,0 +1,45 @@
+# Entry points of hashfarm.whatsminer. Each target builds its own pinned virtual environment
+# (.venv, from requirements/dev.txt) first; nothing else needs to be installed by hand.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements
+SIM := PYTHONPATH=$(CURDIR)/simulator $(VENV_PYTHON) -m whatsminer_sim
+
+# make sim: fleet size, firmware mix and lifetime of the simulated fleet.
+SIM_COUNT ?= 10
+SIM_PROFILES ?= mixed
+SIM_LIFETIME ?= 3600
+
+.PHONY: help venv test demo sim build clean
+
+help:
+	@echo "make demo   - start a simulated fleet on loopback and run the main job against it"
+	@echo "make test   - sanity, unit and integration tests (ends with one TOTAL line)"
+	@echo "make sim    - run a simulated fleet in the foreground (SIM_COUNT, SIM_PROFILES, SIM_LIFETIME)"
+	@echo "make build  - build the collection tarball into dist/"
+	@echo "make clean  - remove build output and the virtual environment"
+
+$(STAMP): requirements/dev.txt
+	@test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@cp requirements/dev.txt $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(VENV_PYTHON) tools/run_tests.py
+
+demo: $(STAMP)
+	$(VENV_PYTHON) tools/demo.py
+
+sim: $(STAMP)
+	$(SIM) fleet --count $(SIM_COUNT) --profiles $(SIM_PROFILES) --lifetime $(SIM_LIFETIME) --inventory build/sim-inventory.yml
+
+build: $(STAMP)
+	@mkdir -p dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path dist .
+
+clean:
+	rm -rf build dist $(VENV)
