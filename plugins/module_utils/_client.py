@@ -1,0 +1,439 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Synchronous client of the Whatsminer BTMiner API 2.x (TCP port 4028).
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+One request per TCP connection: the client sends one JSON object (no terminator) and reads until
+the miner closes the connection. Reads are plaintext; privileged (write) commands are encrypted
+with a token derived from the admin password (see ``_crypto``). Usage::
+
+    client = WhatsminerClient("192.0.2.10", password="...", timeout=5.0, retries=2)
+    client.read("summary")                          # -> the parsed reply (dict)
+    client.read_many(["summary", "pools", "status"])  # -> {"summary": {...}, "pools": {...}, "status": {...}}
+    client.privileged("update_pools", pool1="stratum+tcp://...", worker1="w", passwd1="x", ...)
+    client.privileged("set_low_power", expect_reply=False)  # sent; the miner restarts btminer -> None
+
+Retries: a read is retried (``retries`` times, ``retry_delay`` apart) when the connection fails
+(refused, timed out, reset, closed without a reply, or btminer restarting). A privileged command is
+retried only when its connection could not even be opened, i.e. nothing was sent; it is never
+resent blindly, except once with a fresh token after code 135, which the miner sends before
+running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any, Iterable
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+    AuthenticationError,
+    CommandRejectedError,
+    MalformedReplyError,
+    MinerConnectionError,
+    MinerRestartingError,
+    MinerTimeoutError,
+    MissingLibraryError,
+    TokenLimitError,
+    UnsupportedCommandError,
+    WhatsminerError,
+    WriteApiDisabledError,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+    JOINABLE_COMMANDS,
+    SUCCESS_STATUSES,
+    excerpt,
+    is_btminer_down_text,
+    is_complete_document,
+    is_success,
+    parse_reply,
+    reply_code,
+    reply_message,
+    reply_status,
+    split_joined_reply,
+)
+
+DEFAULT_PORT = 4028
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_RETRIES = 2
+DEFAULT_RETRY_DELAY = 0.5
+# How long to wait for a reply to a command that may never answer (expect_reply=False).
+DEFAULT_NO_REPLY_WAIT = 3.0
+MAX_REPLY_BYTES = 1024 * 1024
+RECEIVE_CHUNK_BYTES = 64 * 1024
+
+CODE_INVALID_COMMAND = 14
+CODE_INVALID_JSON = 23
+CODE_PERMISSION_DENIED = 45
+CODE_TOKEN_REJECTED = 135
+CODE_TOKEN_LIMIT = 136
+WRITE_API_LOCKED_MESSAGE = "can't access write cmd"
+RESERVED_PARAMETERS = frozenset({"cmd", "command", "token"})
+
+
+class _ExchangeFailure(Exception):
+    """Internal: one TCP exchange failed at the connection level (never leaves this module)."""
+
+    def __init__(self, reason: str, *, request_sent: bool, timed_out: bool = False, btminer_down: bool = False, retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request_sent = request_sent
+        self.timed_out = timed_out
+        self.btminer_down = btminer_down
+        self.retryable = retryable
+
+
+def _encode(request: dict[str, Any]) -> bytes:
+    """Serialize a plaintext request the way every client does: ``json.dumps`` with default separators."""
+    return json.dumps(request).encode("utf-8")
+
+
+def _check_command_name(command: str) -> None:
+    """Reject what cannot be a command name (programming errors, not miner errors)."""
+    if not isinstance(command, str) or not command or "+" in command:
+        raise ValueError(f"invalid Whatsminer command name {command!r} (use read_many() to join reads)")
+
+
+def _check_parameters(params: dict[str, Any]) -> None:
+    """Reject parameter names the client sets itself."""
+    clash = RESERVED_PARAMETERS.intersection(params)
+    if clash:
+        raise ValueError(f"parameter name(s) {', '.join(sorted(clash))} are set by the client")
+
+
+class WhatsminerClient:
+    """Client of one miner's API on TCP port 4028. See the module docstring.
+
+    Attributes:
+        host, port: The miner.
+        timeout: Seconds allowed to connect, and then to receive the whole reply.
+        retries: Extra attempts after a connection-level failure (reads; writes only when nothing was sent).
+        retry_delay: Seconds between attempts.
+        no_reply_wait: Seconds to wait for a reply with ``expect_reply=False`` (capped by ``timeout``).
+        max_reply_bytes: Largest reply accepted; a larger one raises ``MalformedReplyError``.
+        connections_opened: TCP connections established so far.
+        tokens_requested: ``get_token`` requests made so far.
+        commands_sent: Command names sent, one entry per request on the wire (no parameters).
+        joins_allowed: Whether reads are still joined (``summary+pools``); turns ``False`` for the
+            rest of the client's life once the miner rejects a join.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        *,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        no_reply_wait: float = DEFAULT_NO_REPLY_WAIT,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+    ) -> None:
+        if not host or not isinstance(host, str):
+            raise ValueError("host must be a non-empty string")
+        if timeout <= 0 or no_reply_wait <= 0:
+            raise ValueError("timeout and no_reply_wait must be positive")
+        if retries < 0 or retry_delay < 0:
+            raise ValueError("retries and retry_delay must not be negative")
+        self.host = host
+        self.port = int(port)
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.retry_delay = float(retry_delay)
+        self.no_reply_wait = float(no_reply_wait)
+        self.max_reply_bytes = int(max_reply_bytes)
+        self.connections_opened = 0
+        self.tokens_requested = 0
+        self.commands_sent: list[str] = []
+        self.joins_allowed = True
+        self._password = password
+        self._session: _crypto.TokenSession | None = None
+
+    def __repr__(self) -> str:
+        return f"WhatsminerClient({self.host!r}, port={self.port})"
+
+    # -----------------------------------------------------------------------------------------
+    # Public API
+
+    def read(self, command: str, **params: Any) -> dict[str, Any]:
+        """Send a plaintext read command and return its reply.
+
+        Extra parameters become top-level keys of the request (``info="ip,mac"``).
+
+        Raises:
+            WhatsminerError: a subclass saying what went wrong (unreachable, rejected, malformed reply...).
+        """
+        _check_command_name(command)
+        _check_parameters(params)
+        reply = self._read_reply(command, _encode({"cmd": command, **params}))
+        self._raise_for_status(reply, command, encrypted=False)
+        return reply
+
+    def read_many(self, commands: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Read several commands and return ``{command: reply}``, each reply shaped as ``read`` returns it.
+
+        The cgminer-backed reads (``summary``, ``pools``, ``devs``, ``edevs``, ``devdetails``) go
+        in one joined request (``summary+pools+...``) while the miner accepts joins; ``get_*``,
+        ``status`` and everything else are read separately.
+        """
+        if isinstance(commands, str):
+            raise ValueError("read_many() takes a list of command names, not one string")
+        names = list(dict.fromkeys(commands))
+        for name in names:
+            _check_command_name(name)
+        replies: dict[str, dict[str, Any]] = {}
+        joinable = [name for name in names if name in JOINABLE_COMMANDS]
+        if self.joins_allowed and len(joinable) > 1:
+            replies.update(self._read_joined(joinable))
+        for name in names:
+            if name not in replies:
+                replies[name] = self.read(name)
+        return {name: replies[name] for name in names}
+
+    def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
+        """Send an encrypted privileged (write) command and return the decrypted reply.
+
+        With ``expect_reply=False`` (commands that restart btminer and may never answer, such as
+        ``set_low_power``), return ``None`` when the request was sent and the miner closed, reset
+        or stayed silent for ``no_reply_wait`` seconds: verify the effect by reading back. Errors
+        before the request went out, and error replies, still raise.
+
+        Raises:
+            WhatsminerError: a subclass saying what went wrong; ``MinerConnectionError.request_sent``
+                tells whether the miner may have received the command.
+        """
+        _check_command_name(command)
+        _check_parameters(params)
+        if not self._password:
+            raise AuthenticationError(
+                "no admin password was given, and privileged commands need it", host=self.host, port=self.port, command=command
+            )
+        try:
+            _crypto.ensure_libraries()
+        except MissingLibraryError as exc:
+            raise exc.add_context(self.host, self.port, command)
+        wait = self.timeout if expect_reply else min(self.timeout, self.no_reply_wait)
+        reply = self._send_privileged(command, params, expect_reply=expect_reply, wait=wait)
+        if reply is not None and not is_success(reply) and reply_code(reply) == CODE_TOKEN_REJECTED:
+            # The token expired or the miner restarted and forgot it. Code 135 comes before the
+            # command runs, so one resend with a fresh token is safe.
+            self._session = None
+            reply = self._send_privileged(command, params, expect_reply=expect_reply, wait=wait)
+        if reply is None:
+            return None
+        self._raise_for_status(reply, command, encrypted=True)
+        return reply
+
+    # -----------------------------------------------------------------------------------------
+    # Reads
+
+    def _read_reply(self, wire_command: str, payload: bytes) -> dict[str, Any]:
+        """Send a plaintext request (retrying connection failures) and parse the reply."""
+        raw = self._transact(wire_command, payload, idempotent=True, wait=self.timeout)
+        return self._parse(raw, wire_command)
+
+    def _read_joined(self, commands: list[str]) -> dict[str, dict[str, Any]]:
+        """Read ``commands`` in one joined request; return ``{}`` (and stop joining) when the miner rejects joins."""
+        wire_command = "+".join(commands)
+        reply = self._read_reply(wire_command, _encode({"cmd": wire_command}))
+        parts = split_joined_reply(reply, commands)
+        if parts is None:
+            # Code 14/45, or an answer without the joined keys: this firmware does not join.
+            self.joins_allowed = False
+            return {}
+        for name, part in parts.items():
+            self._raise_for_status(part, name, encrypted=False)
+        return parts
+
+    # -----------------------------------------------------------------------------------------
+    # Privileged commands
+
+    def _token_session(self) -> _crypto.TokenSession:
+        """Return the current token session, requesting a token first when there is none."""
+        if self._session is not None:
+            return self._session
+        self.tokens_requested += 1
+        reply = self._read_reply("get_token", _encode({"cmd": "get_token"}))
+        self._raise_for_status(reply, "get_token", encrypted=False)
+        # Real miners answer Code 134, one documentation example shows 133: only the fields matter.
+        fields = reply_message(reply)
+        if not isinstance(fields, dict):
+            raise MalformedReplyError("the get_token reply has no token fields", excerpt=excerpt(json.dumps(reply)),
+                                      host=self.host, port=self.port, command="get_token")
+        token_time, salt, newsalt = fields.get("time"), fields.get("salt"), fields.get("newsalt")
+        if isinstance(token_time, int) and not isinstance(token_time, bool):
+            token_time = str(token_time)
+        if not all(isinstance(value, str) and value for value in (token_time, salt, newsalt)):
+            raise MalformedReplyError("the get_token reply lacks time, salt or newsalt", excerpt=excerpt(json.dumps(reply)),
+                                      host=self.host, port=self.port, command="get_token")
+        try:
+            self._session = _crypto.derive_session(str(self._password), salt, token_time, newsalt)
+        except ValueError:
+            raise MalformedReplyError("the get_token reply carries a salt or newsalt that is not a valid md5-crypt salt",
+                                      excerpt=excerpt(json.dumps(reply)), host=self.host, port=self.port, command="get_token") from None
+        return self._session
+
+    def _send_privileged(self, command: str, params: dict[str, Any], *, expect_reply: bool, wait: float) -> dict[str, Any] | None:
+        """Send one encrypted request and return the (decrypted) reply; ``None`` when none came and none was required."""
+        session = self._token_session()
+        payload = _crypto.encrypt_request(session, command, params)
+        try:
+            raw = self._transact(command, payload, idempotent=False, wait=wait)
+        except MinerRestartingError:
+            raise
+        except MinerConnectionError as exc:
+            if expect_reply or not exc.request_sent:
+                raise
+            return None
+        reply = self._parse(raw, command)
+        encrypted = reply.get("enc")
+        if not isinstance(encrypted, str):
+            return reply  # plaintext error replies (e.g. code 23, 135, "can't access write cmd")
+        try:
+            plaintext = _crypto.decrypt_reply(session, encrypted)
+        except ValueError as exc:
+            raise MalformedReplyError(str(exc), host=self.host, port=self.port, command=command) from None
+        return self._parse(plaintext, command)
+
+    # -----------------------------------------------------------------------------------------
+    # Envelope and status
+
+    def _parse(self, raw: bytes, command: str) -> dict[str, Any]:
+        """``parse_reply`` with the miner and the command added to its errors."""
+        try:
+            return parse_reply(raw)
+        except MalformedReplyError as exc:
+            raise exc.add_context(self.host, self.port, command)
+
+    def _raise_for_status(self, reply: dict[str, Any], command: str, *, encrypted: bool) -> None:
+        """Raise the typed error matching an unsuccessful reply; return when STATUS is S or I."""
+        status = reply_status(reply)
+        if status in SUCCESS_STATUSES:
+            return
+        if status is None:
+            raise MalformedReplyError("the reply has no STATUS", excerpt=excerpt(json.dumps(reply)),
+                                      host=self.host, port=self.port, command=command)
+        raise self._error_for_reply(reply, command, encrypted=encrypted)
+
+    def _error_for_reply(self, reply: dict[str, Any], command: str, *, encrypted: bool) -> WhatsminerError:
+        """Map an error reply (STATUS other than S/I) to its typed error."""
+        code = reply_code(reply)
+        message = reply_message(reply)
+        if message is not None and not isinstance(message, str):
+            message = excerpt(json.dumps(message))
+        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "code": code, "miner_message": message}
+        if (message and WRITE_API_LOCKED_MESSAGE in message.lower()) or code == CODE_PERMISSION_DENIED:
+            return WriteApiDisabledError("the miner's write API is disabled", **context)
+        if code == CODE_TOKEN_LIMIT:
+            return TokenLimitError("the miner refuses to issue another API token to this controller", **context)
+        if encrypted and code == CODE_INVALID_JSON:
+            return AuthenticationError("the miner could not decrypt the request, so the admin password is wrong", **context)
+        if encrypted and code == CODE_TOKEN_REJECTED:
+            return AuthenticationError("the miner rejected a freshly issued token, so the admin password is wrong", **context)
+        if code == CODE_INVALID_COMMAND:
+            return UnsupportedCommandError("the miner does not support this command", **context)
+        return CommandRejectedError("the miner rejected the command", **context)
+
+    # -----------------------------------------------------------------------------------------
+    # Transport
+
+    def _transact(self, wire_command: str, payload: bytes, *, idempotent: bool, wait: float) -> bytes:
+        """Exchange ``payload`` for the raw reply, retrying connection failures where that is safe.
+
+        ``idempotent`` requests (reads) are retried after any connection-level failure; others
+        only when their connection was never established.
+        """
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._exchange(wire_command, payload, wait)
+            except _ExchangeFailure as failure:
+                safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
+                if not safe_to_retry or attempt == attempts:
+                    raise self._connection_error(failure, wire_command, attempt, wait, write=not idempotent) from failure
+            time.sleep(self.retry_delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection_error(self, failure: _ExchangeFailure, wire_command: str, attempts: int, wait: float, *, write: bool) -> MinerConnectionError:
+        """The public error for the last failed attempt."""
+        reason = failure.reason + (f" ({attempts} attempts)" if attempts > 1 else "")
+        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": wire_command, "request_sent": failure.request_sent, "write": write}
+        if failure.btminer_down:
+            return MinerRestartingError(reason, **context)
+        if failure.timed_out:
+            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else self.timeout, **context)
+        return MinerConnectionError(reason, **context)
+
+    def _exchange(self, wire_command: str, payload: bytes, wait: float) -> bytes:
+        """One connection: connect, send ``payload``, read until the miner closes (at most ``wait`` seconds)."""
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except socket.gaierror as exc:
+            raise _ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
+        except socket.timeout as exc:
+            raise _ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
+        except OSError as exc:
+            raise _ExchangeFailure(f"cannot connect ({exc.strerror or exc})", request_sent=False) from exc
+        self.connections_opened += 1
+        with sock:
+            self.commands_sent.append(wire_command)
+            try:
+                sock.sendall(payload)
+            except socket.timeout as exc:
+                raise _ExchangeFailure("sending the request timed out", request_sent=True, timed_out=True) from exc
+            except OSError as exc:
+                raise _ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
+            return self._receive(sock, wire_command, wait)
+
+    def _receive(self, sock: socket.socket, wire_command: str, wait: float) -> bytes:
+        """Read the reply until the miner closes the connection, within ``wait`` seconds and ``max_reply_bytes``.
+
+        When the connection ends abnormally (reset, timeout) after a complete JSON document, that
+        document is the reply: some firmware resets or keeps the connection after answering.
+        """
+        deadline = time.monotonic() + wait
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            failure: _ExchangeFailure | None = None
+            chunk = b""
+            if remaining <= 0:
+                failure = self._timeout_failure(received, wait)
+            else:
+                sock.settimeout(remaining)
+                try:
+                    chunk = sock.recv(RECEIVE_CHUNK_BYTES)
+                except socket.timeout:
+                    failure = self._timeout_failure(received, wait)
+                except OSError as exc:
+                    failure = _ExchangeFailure(f"the connection broke after {received} bytes of reply ({exc.strerror or exc})", request_sent=True)
+            if failure is not None:
+                data = b"".join(chunks)
+                if data and is_complete_document(data):
+                    return data
+                raise failure
+            if not chunk:
+                break
+            received += len(chunk)
+            if received > self.max_reply_bytes:
+                raise MalformedReplyError(f"the reply is larger than {self.max_reply_bytes} bytes", excerpt=excerpt(chunks[0] if chunks else chunk),
+                                          host=self.host, port=self.port, command=wire_command)
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if not data.strip(b"\x00 \t\r\n"):
+            raise _ExchangeFailure("the miner closed the connection without replying", request_sent=True)
+        if is_btminer_down_text(data):
+            raise _ExchangeFailure("the miner's API daemon cannot reach btminer ('Socket connect failed')", request_sent=True, btminer_down=True)
+        return data
+
+    @staticmethod
+    def _timeout_failure(received: int, wait: float) -> _ExchangeFailure:
+        """The failure of a reply that did not complete within ``wait`` seconds."""
+        if received:
+            return _ExchangeFailure(f"the reply stopped after {received} bytes and did not complete within {wait:g} s", request_sent=True, timed_out=True)
+        return _ExchangeFailure(f"no reply within {wait:g} s", request_sent=True, timed_out=True)

@@ -1,0 +1,114 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every module, and the one way a module runs its logic.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+Each module describes only its own options and a ``logic(client, params, check_mode, diff)``
+function that returns the result dict. ``run_module`` adds the connection options, builds the
+client, and turns the client's typed errors into ``fail_json`` with an actionable message, so no
+module repeats that and no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError, WhatsminerError
+
+DEFAULT_PORT = 4028
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_RETRIES = 2
+
+
+class ModuleFailure(Exception):
+    """A failure the logic detected itself (e.g. invalid input); ``details`` go into the result."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def connection_argument_spec() -> dict:
+    """The connection options (documented in the ``hashfarm.whatsminer.connection`` doc fragment)."""
+    return {
+        "host": {"type": "str", "required": True, "fallback": (env_fallback, ["WHATSMINER_HOST"])},
+        "port": {"type": "int", "default": DEFAULT_PORT},
+        "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WHATSMINER_PASSWORD"])},
+        "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+        "retries": {"type": "int", "default": DEFAULT_RETRIES},
+    }
+
+
+def validate_connection_params(params: dict) -> None:
+    """Reject connection values no miner can take, before anything is sent."""
+    if not str(params["host"]).strip():
+        raise ModuleFailure("host must not be empty: give the miner's address (or set WHATSMINER_HOST)")
+    if not 1 <= params["port"] <= 65535:
+        raise ModuleFailure(f"port must be between 1 and 65535, got {params['port']}")
+    if not 0 < params["timeout"] <= 300:
+        raise ModuleFailure(f"timeout must be more than 0 and at most 300 seconds, got {params['timeout']}")
+    if not 0 <= params["retries"] <= 10:
+        raise ModuleFailure(f"retries must be between 0 and 10, got {params['retries']}")
+
+
+def client_from_params(params: dict) -> WhatsminerClient:
+    """A client for the miner the module parameters name."""
+    return WhatsminerClient(
+        params["host"].strip(),
+        port=params["port"],
+        password=params.get("password"),
+        timeout=params["timeout"],
+        retries=params["retries"],
+    )
+
+
+Logic = Callable[[WhatsminerClient, dict, bool, bool], dict]
+
+
+def execute(logic: Logic, params: dict, check_mode: bool, diff: bool) -> dict:
+    """Run a module's logic against the miner of ``params``; return the result or raise.
+
+    Raises ``ModuleFailure`` for invalid input and ``WhatsminerError`` for what the miner or the
+    network did. The result carries ``warnings`` (a list) for the caller to emit.
+    """
+    validate_connection_params(params)
+    client = client_from_params(params)
+    result = logic(client, params, check_mode, diff)
+    result.setdefault("warnings", [])
+    return result
+
+
+def failure_result(error: Exception) -> dict:
+    """The ``fail_json`` arguments for an error raised by ``execute``."""
+    if isinstance(error, MissingLibraryError):
+        return {"msg": f"{missing_required_lib(error.library)} ({error})", "exception": error.import_traceback or None}
+    if isinstance(error, WhatsminerError):
+        return {
+            "msg": str(error),
+            "miner": {"host": error.host, "port": error.port, "command": error.command, "code": error.code},
+        }
+    if isinstance(error, ModuleFailure):
+        return {"msg": error.message, **error.details}
+    raise error
+
+
+def run_module(argument_spec: dict, logic: Logic, **module_options: Any) -> None:
+    """Build the AnsibleModule, run ``logic`` and exit with its result or an actionable failure."""
+    spec = dict(argument_spec)
+    spec.update(connection_argument_spec())
+    module = AnsibleModule(argument_spec=spec, **module_options)
+    try:
+        result = execute(logic, module.params, module.check_mode, module._diff)  # pylint: disable=protected-access
+    except (WhatsminerError, ModuleFailure) as error:
+        failure = failure_result(error)
+        if failure.get("exception") is None:
+            failure.pop("exception", None)
+        module.fail_json(**failure)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(**result)

@@ -1,0 +1,148 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Token derivation and encryption of the Whatsminer privileged (write) API 2.x.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+From the ``get_token`` reply (``time``, ``salt``, ``newsalt``) and the admin password
+(protocol reference, section 3):
+
+* ``key``    = body of ``md5crypt(password, salt)`` (the part after the third ``$``);
+* ``sign``   = body of ``md5crypt(key + time, newsalt)``, sent as ``"token"`` in the request;
+* ``aeskey`` = ``sha256(key)`` (32 raw bytes) for AES-256-ECB.
+
+A request is ``{"enc": 1, "data": base64(AES(zero-padded json.dumps({"cmd": ..., params..., "token": sign})))}``;
+an encrypted reply is ``{"enc": "<base64>"}``.
+
+The third-party libraries (passlib or its fork libpass for md5-crypt, pycryptodome for AES) are
+imported inside the functions that need them, so reading from a miner never imports them and a
+missing library surfaces as ``MissingLibraryError`` only when a privileged command is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import traceback
+import warnings
+from typing import Any
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError
+
+AES_BLOCK_SIZE = 16
+
+
+def _md5_crypt_handler() -> Any:
+    """Import passlib's md5-crypt handler (passlib or libpass), or raise ``MissingLibraryError``."""
+    try:
+        with warnings.catch_warnings():
+            # passlib 1.7 imports the stdlib "crypt" module, deprecated since Python 3.11.
+            warnings.filterwarnings("ignore", message=".*'crypt' is deprecated", category=DeprecationWarning)
+            from passlib.hash import md5_crypt  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise MissingLibraryError("passlib", import_traceback=traceback.format_exc()) from None
+    return md5_crypt
+
+
+def _aes_module() -> Any:
+    """Import pycryptodome's AES (``Crypto`` or the ``Cryptodome`` namespace), or raise ``MissingLibraryError``."""
+    try:
+        from Crypto.Cipher import AES  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        failed_import = traceback.format_exc()
+        try:
+            from Cryptodome.Cipher import AES  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise MissingLibraryError("pycryptodome", import_traceback=failed_import) from None
+    return AES
+
+
+def ensure_libraries() -> None:
+    """Import both libraries now, so a missing one is reported before anything is sent to a miner."""
+    _md5_crypt_handler()
+    _aes_module()
+
+
+def md5_crypt_body(secret: str, salt: str) -> str:
+    """Return the hash body of ``md5crypt(secret, salt)``: the text after ``$1$<salt>$``.
+
+    Raises:
+        ValueError: the salt is not a valid md5-crypt salt (at most 8 characters of ``./0-9A-Za-z``).
+    """
+    full_hash = _md5_crypt_handler().using(salt=salt).hash(secret)
+    return full_hash.split("$")[3]
+
+
+class TokenSession:
+    """What one ``get_token`` reply yields: the ``sign`` to send and the AES key. Never printed."""
+
+    __slots__ = ("sign", "aes_key")
+
+    def __init__(self, sign: str, aes_key: bytes) -> None:
+        self.sign = sign
+        self.aes_key = aes_key
+
+    def __repr__(self) -> str:
+        return "TokenSession(<hidden>)"
+
+
+def derive_key(password: str, salt: str) -> str:
+    """Return ``key``, the md5-crypt body of the admin password with the miner's ``salt``."""
+    return md5_crypt_body(password, salt)
+
+
+def derive_sign(key: str, time: str, newsalt: str) -> str:
+    """Return ``sign``, the md5-crypt body of ``key + time`` with ``newsalt``."""
+    return md5_crypt_body(key + time, newsalt)
+
+
+def derive_aes_key(key: str) -> bytes:
+    """Return the AES-256 key: the raw SHA-256 digest of ``key``."""
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def derive_session(password: str, salt: str, time: str, newsalt: str) -> TokenSession:
+    """Derive the sign and AES key from the admin password and the fields of a ``get_token`` reply."""
+    key = derive_key(password, salt)
+    return TokenSession(sign=derive_sign(key, time, newsalt), aes_key=derive_aes_key(key))
+
+
+def encrypt_request(session: TokenSession, command: str, params: dict[str, Any]) -> bytes:
+    """Return the wire bytes ``{"enc": 1, "data": "<base64>"}`` of a privileged command.
+
+    The plaintext is ``json.dumps({"cmd": command, **params, "token": sign})`` with the default
+    separators, zero-padded to the AES block size.
+    """
+    plaintext = json.dumps({"cmd": command, **params, "token": session.sign}).encode("utf-8")
+    plaintext += b"\0" * (-len(plaintext) % AES_BLOCK_SIZE)
+    aes = _aes_module()
+    cipher = aes.new(session.aes_key, aes.MODE_ECB)
+    data = base64.b64encode(cipher.encrypt(plaintext)).decode("ascii")
+    return json.dumps({"enc": 1, "data": data}).encode("utf-8")
+
+
+def _strip_padding(plaintext: bytes) -> bytes:
+    """Remove PKCS#7 padding when present, then trailing NULs (zero padding)."""
+    pad = plaintext[-1] if plaintext else 0
+    if 1 <= pad <= AES_BLOCK_SIZE and plaintext.endswith(bytes([pad]) * pad):
+        plaintext = plaintext[:-pad]
+    return plaintext.rstrip(b"\0")
+
+
+def decrypt_reply(session: TokenSession, encrypted: str) -> bytes:
+    """Decrypt the base64 ``enc`` field of an encrypted reply and return the JSON bytes.
+
+    Raises:
+        ValueError: the field is not base64 of a whole number of AES blocks.
+    """
+    try:
+        ciphertext = base64.b64decode(encrypted)
+    except (binascii.Error, ValueError):
+        raise ValueError("the encrypted reply is not valid base64") from None
+    if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
+        raise ValueError(f"the encrypted reply is {len(ciphertext)} bytes, not a whole number of AES blocks")
+    aes = _aes_module()
+    cipher = aes.new(session.aes_key, aes.MODE_ECB)
+    return _strip_padding(cipher.decrypt(ciphertext))

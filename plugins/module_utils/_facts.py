@@ -1,0 +1,179 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fact gathering of whatsminer_facts: which commands each subset needs, and the facts they make.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+    MinerConnectionError,
+    MinerRestartingError,
+    UnsupportedCommandError,
+    WhatsminerError,
+)
+
+SUBSETS = ("device", "status", "pools", "boards", "errors")
+FACT_NAMES = {subset: f"whatsminer_{subset}" for subset in SUBSETS}
+
+# Commands answered by btminer itself (cgminer-derived); the miner can join them on one connection.
+JOINABLE_COMMANDS = {
+    "device": ("summary", "devdetails"),
+    "status": ("summary",),
+    "pools": ("pools",),
+    "boards": ("devs",),
+    "errors": (),
+}
+# Commands answered by the API daemon; each needs a connection of its own.
+SEPARATE_COMMANDS = {
+    "device": ("get_version", "get_miner_info", "get_psu"),
+    "status": ("status",),
+    "pools": (),
+    "boards": (),
+    "errors": ("get_error_code",),
+}
+# Commands that 1.x firmware (API "whatsminer v1.x") does not have: not asked, no warning.
+NOT_IN_API_1 = frozenset({"get_miner_info", "get_error_code"})
+
+
+def resolve_subsets(requested: list[str]) -> list[str]:
+    """Turn ``gather_subset`` into the ordered list of subsets to gather.
+
+    ``all`` adds every subset and ``!name`` removes one. When only exclusions are given they apply
+    to ``all``; ``!all`` keeps only the subsets named explicitly (``[!all, pools]`` is pools).
+    """
+    included: set[str] = set()
+    excluded: set[str] = set()
+    exclude_all = False
+    for entry in requested:
+        name = str(entry).strip()
+        exclude = name.startswith("!")
+        name = name[1:].strip() if exclude else name
+        if name != "all" and name not in SUBSETS:
+            raise ModuleFailure(
+                f"Bad subset {entry!r} in gather_subset: use all, {', '.join(SUBSETS)}, or one of them prefixed with ! to leave it out"
+            )
+        if exclude and name == "all":
+            exclude_all = True
+        elif exclude:
+            excluded.add(name)
+        else:
+            included |= set(SUBSETS) if name == "all" else {name}
+    if not included and not exclude_all:
+        included = set(SUBSETS)
+    return [subset for subset in SUBSETS if subset in included and subset not in excluded]
+
+
+class FactGatherer:
+    """Reads what the requested subsets need from one miner, with as few connections as possible.
+
+    Joinable reads go out as one joined request; the API daemon's commands go out one by one.
+    A command the firmware does not know (code 14) or rejects degrades only the facts that need
+    it, with a warning; a miner that does not answer at all fails the whole gathering.
+    """
+
+    def __init__(self, client: Any, address: str | None = None) -> None:
+        self.client = client
+        self.address = address
+        self.replies: dict[str, dict | None] = {}
+        self.warnings: list[str] = []
+
+    def _read_separately(self, command: str) -> None:
+        if command in self.replies:
+            return
+        try:
+            self.replies[command] = self.client.read(command)
+        except MinerRestartingError as error:
+            self.replies[command] = None
+            self.warnings.append(f"{self._miner()}: btminer is restarting and did not answer {command}; the facts that need it are null: {error}")
+        except MinerConnectionError:
+            raise
+        except UnsupportedCommandError:
+            self.replies[command] = None
+            self.warnings.append(f"{self._miner()}: the firmware does not know '{command}'; the facts that need it are null")
+        except WhatsminerError as error:
+            self.replies[command] = None
+            self.warnings.append(f"{self._miner()}: '{command}' failed, the facts that need it are null: {error}")
+
+    def _read_joined(self, commands: list[str]) -> None:
+        wanted = [command for command in commands if command not in self.replies]
+        if not wanted:
+            return
+        try:
+            self.replies.update(self.client.read_many(wanted))
+        except MinerRestartingError as error:
+            self.replies.update(dict.fromkeys(wanted))
+            self.warnings.append(f"{self._miner()}: btminer is restarting and did not answer {'+'.join(wanted)}; the facts that need it are null: {error}")
+        except MinerConnectionError:
+            raise
+        except WhatsminerError:
+            # One of them failed: read them one by one so that only the failing part is lost.
+            for command in wanted:
+                self._read_separately(command)
+
+    def _miner(self) -> str:
+        return f"miner {self.client.host}:{self.client.port}"
+
+    def _api_1(self) -> bool:
+        version = miner_state.api_version_number(miner_state.message(self.replies.get("get_version")).get("api_ver"))
+        return bool(version) and version.split(".")[0] == "1"
+
+    def gather(self, subsets: list[str]) -> dict:
+        """Return the ``ansible_facts`` dict of the given subsets."""
+        joinable = sorted({command for subset in subsets for command in JOINABLE_COMMANDS[subset]})
+        separate = [command for subset in subsets for command in SEPARATE_COMMANDS[subset]]
+        if "get_version" in separate:  # the API generation tells which other commands exist
+            self._read_separately("get_version")
+        if joinable:
+            self._read_joined(joinable)
+        for command in separate:
+            if command in NOT_IN_API_1 and self._api_1():
+                self.replies[command] = None
+                continue
+            self._read_separately(command)
+        if "errors" in subsets and self.replies.get("get_error_code") is None:
+            self._read_joined(["summary"])
+
+        facts: dict[str, Any] = {"whatsminer_gather_subset": list(subsets)}
+        for subset in subsets:
+            facts[FACT_NAMES[subset]] = getattr(self, f"_{subset}")()
+        return facts
+
+    def _device(self) -> dict:
+        return miner_state.device_facts(
+            version=self.replies.get("get_version"),
+            summary=self.replies.get("summary"),
+            devdetails=self.replies.get("devdetails"),
+            miner_info=self.replies.get("get_miner_info"),
+            psu=self.replies.get("get_psu"),
+            address=self.address,
+        )
+
+    def _status(self) -> dict:
+        return miner_state.status_facts(summary=self.replies.get("summary"), status=self.replies.get("status"))
+
+    def _pools(self) -> list[dict]:
+        return miner_state.pool_facts(self.replies.get("pools"))
+
+    def _boards(self) -> list[dict]:
+        return miner_state.board_facts(self.replies.get("devs"))
+
+    def _errors(self) -> list[dict]:
+        errors = miner_state.error_facts(error_code=self.replies.get("get_error_code"), summary=self.replies.get("summary"))
+        if errors is None:
+            self.warnings.append(f"{self._miner()}: the firmware reports no error codes (neither get_error_code nor summary fields)")
+            return []
+        return errors
+
+
+def gather_facts(client: Any, params: dict) -> dict:
+    """The whole result of whatsminer_facts for one miner (``ansible_facts`` and ``warnings``)."""
+    subsets = resolve_subsets(params["gather_subset"])
+    gatherer = FactGatherer(client, address=params["host"])
+    facts = gatherer.gather(subsets)
+    return {"changed": False, "ansible_facts": facts, "warnings": gatherer.warnings}
