@@ -28,10 +28,8 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD = REPO / "build"
-COLLECTION_ROOT = BUILD / "collections"
-STAGED = COLLECTION_ROOT / "ansible_collections" / "hashfarm" / "whatsminer"
+from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
+
 VENV_BIN = Path(sys.executable).parent
 PYTHON_VERSION = "3.11"
 STAGES = ("sanity", "units", "integration", "libpass")
@@ -80,29 +78,6 @@ def test_environment() -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONPATH", None)
     return env
-
-
-def collection_files() -> list[str]:
-    """Files of the collection: what git tracks plus what it would track (not ignored)."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO, check=True, stdout=subprocess.PIPE,
-    ).stdout.decode()
-    return sorted(name for name in listing.split("\0") if name and (REPO / name).is_file())
-
-
-def stage_collection() -> None:
-    """Copy the collection to where ansible-test wants it (a fresh copy every run)."""
-    log(f"staging the collection in {STAGED}")
-    if STAGED.exists():
-        shutil.rmtree(STAGED)
-    for name in collection_files():
-        target = STAGED / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, target)
-    # The copy lives inside this repository's ignored build/ folder; ansible-test asks git which
-    # files a collection has, so give the copy a git repository of its own.
-    subprocess.run(["git", "init", "--quiet", str(STAGED)], check=True)
 
 
 def seed_ansible_test_pip_bootstrap() -> None:

@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# Sourced by the runme.sh of integration targets (alias needs/target/setup_whatsminer_fleet).
+#
+#   start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 [other whatsminer_sim fleet options]
+#
+# starts a simulated fleet on loopback in the background, waits until it listens, and sets
+#   FLEET_INVENTORY    the Ansible inventory it wrote (group "miners")
+#   FLEET_CONTROL_URL  its control API (read and set each miner's true state)
+# The fleet is stopped when the test script exits, and exits by itself after --lifetime seconds.
+
+COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/hashfarm/whatsminer"
+SIMULATOR_PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
+FLEET_LIFETIME="${FLEET_LIFETIME:-600}"
+FLEET_PIDS=()
+
+stop_fleets() {
+    local pid
+    for pid in "${FLEET_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${FLEET_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    FLEET_PIDS=()
+}
+
+start_fleet() {
+    local name="fleet-${#FLEET_PIDS[@]}"
+    local state_file="${OUTPUT_DIR}/${name}-state.json"
+    FLEET_INVENTORY="${OUTPUT_DIR}/${name}-inventory.yml"
+    rm -f "$state_file"
+    PYTHONPATH="${COLLECTION_ROOT}/simulator" "$SIMULATOR_PYTHON" -m whatsminer_sim fleet \
+        --inventory "$FLEET_INVENTORY" --state-file "$state_file" --control-port 0 \
+        --lifetime "$FLEET_LIFETIME" "$@" > "${OUTPUT_DIR}/${name}.log" 2>&1 &
+    FLEET_PIDS+=("$!")
+    trap stop_fleets EXIT
+    local deadline=$((SECONDS + 60))
+    until [ -s "$state_file" ]; do
+        if ! kill -0 "${FLEET_PIDS[-1]}" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+            echo "the simulated fleet did not start; its log:" >&2
+            cat "${OUTPUT_DIR}/${name}.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    FLEET_CONTROL_URL="$("$SIMULATOR_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["control_url"])' "$state_file")"
+    export FLEET_INVENTORY FLEET_CONTROL_URL
+}
+
+# Options every playbook of the tests runs with.
+export ANSIBLE_INJECT_FACT_VARS=false
