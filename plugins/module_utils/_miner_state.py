@@ -23,6 +23,7 @@ Firmware generations differ (see the protocol reference):
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Any
 
@@ -54,7 +55,7 @@ def to_float(value: Any) -> float | None:
             return None
     else:
         return None
-    if number != number or number in (float("inf"), float("-inf")):  # NaN or infinite
+    if not math.isfinite(number):
         return None
     return number
 

@@ -19,7 +19,7 @@ description:
     other subsets does not replace the facts gathered earlier.
   - Only reads; the admin password is not needed.
 author:
-  - hashfarm maintainers
+  - hashfarm maintainers (@hashfarm)
 options:
   gather_subset:
     description:
@@ -49,11 +49,11 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - B(How "mining" is decided.) Firmware flags are not always right: real 1.4.x devices report
+  - B(How "mining" is decided.) Firmware flags are not always right. Real 1.4.x devices report
     C(btmineroff=true) while hashing, and a miner that was just started reports that it is not
     stopped before it hashes. So RV(ansible_facts.whatsminer_status.mining) follows the evidence a
     person would trust. When the C(summary) answers, the live hashrate decides (5 second window,
-    else 1 minute, else real time): above zero is mining, zero is not. Only when the C(summary) does not
+    else 1 minute, else real time). Above zero is mining, zero is not. Only when the C(summary) does not
     answer (btminer restarting) does the 2.x C(mineroff) flag decide. The firmware's own flag is in
     RV(ansible_facts.whatsminer_status.mining_flag).
   - B(Power limit.) Firmware reports "no limit" in several ways (V(99999), V(2147483647), V(0) or an

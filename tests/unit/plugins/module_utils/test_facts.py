@@ -157,7 +157,7 @@ def test_errors_alone_on_v1_falls_back_to_summary():
 
 def test_unexpected_unsupported_command_degrades_with_a_warning():
     replies = dict(V2_REPLIES, get_psu=UnsupportedCommandError("invalid command", code=14))
-    result, _ = gather(replies, ["device"])
+    result = gather(replies, ["device"])[0]
     assert result["ansible_facts"]["whatsminer_device"]["psu"]["model"] is None
     assert result["ansible_facts"]["whatsminer_device"]["model"] == "M30S+VE40"
     assert len(result["warnings"]) == 1 and "get_psu" in result["warnings"][0]
@@ -165,7 +165,7 @@ def test_unexpected_unsupported_command_degrades_with_a_warning():
 
 def test_rejected_command_degrades_with_a_warning():
     replies = dict(V2_REPLIES, status=CommandRejectedError("command failed", code=132))
-    result, _ = gather(replies, ["status"])
+    result = gather(replies, ["status"])[0]
     status = result["ansible_facts"]["whatsminer_status"]
     assert status["mining"] is True  # the summary's live hashrate still decides
     assert status["power_limit_w"] == 3600  # from the summary instead
@@ -174,7 +174,7 @@ def test_rejected_command_degrades_with_a_warning():
 
 def test_btminer_restarting_leaves_summary_facts_null_and_uses_the_flag():
     replies = dict(V2_REPLIES, summary=MinerRestartingError("btminer is not running"))
-    result, _ = gather(replies, ["status"])
+    result = gather(replies, ["status"])[0]
     status = result["ansible_facts"]["whatsminer_status"]
     assert status["mining"] is True and status["hashrate_ths"] is None and status["power_mode"] == "normal"
     assert len(result["warnings"]) == 1 and "restarting" in result["warnings"][0]
