@@ -1,0 +1,92 @@
+"""Per-miner simulator settings: timings, limits, protocol choices and faults.
+
+These are not part of the miner's true state; they say how the simulated firmware behaves.
+Fields left at None take the firmware profile's default.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .faults import Fault
+
+BTMINER_DOWN_REPLIES = ("message", "refuse", "reset", "close")
+BTMINEROFF_REPORTS = ("always-true", "state")
+HOSTNAME_APPLY = ("reboot", "immediate")
+
+
+@dataclass
+class MinerConfig:
+    """How one simulated miner behaves.
+
+    Timings are seconds. ``restart_seconds``: btminer restart window (summary, pools, devs,
+    edevs, devdetails unavailable). ``reboot_seconds``: whole-API outage after reboot,
+    net_config and factory_reset. ``btminer_down_reply``: what a btminer-backed read gets
+    during a restart: ``message`` (``Socket connect failed: Connection refused\\n``),
+    ``refuse`` (the listener is closed for the window, so every connection is refused),
+    ``reset`` (TCP reset after the request) or ``close`` (closed without a reply).
+    """
+
+    idle_timeout_s: float = 10.0
+    token_expiry_s: float = 1800.0
+    tokens_per_ip: int = 32
+    max_token_ips: int = 16
+    restart_seconds: float = 0.5
+    reboot_seconds: float = 1.0
+    btminer_down_reply: str = "message"
+    pools_apply_delay_s: float = 0.0
+    write_locked_code: int = 45
+    join_error_code: int = 14
+    encrypt_token_errors: bool = False
+    btmineroff_report: str | None = None
+    no_power_limit_report: str | None = None
+    hostname_apply: str = "reboot"
+    refuse_connections: bool = False
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError on an impossible setting."""
+        if self.btminer_down_reply not in BTMINER_DOWN_REPLIES:
+            raise ValueError(f"btminer_down_reply must be one of {BTMINER_DOWN_REPLIES}")
+        if self.btmineroff_report is not None and self.btmineroff_report not in BTMINEROFF_REPORTS:
+            raise ValueError(f"btmineroff_report must be one of {BTMINEROFF_REPORTS}")
+        if self.hostname_apply not in HOSTNAME_APPLY:
+            raise ValueError(f"hostname_apply must be one of {HOSTNAME_APPLY}")
+        for name in ("idle_timeout_s", "token_expiry_s", "restart_seconds", "reboot_seconds", "pools_apply_delay_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.tokens_per_ip < 1 or self.max_token_ips < 1:
+            raise ValueError("token limits must be >= 1")
+
+    def copy(self) -> MinerConfig:
+        """A deep copy (faults included)."""
+        return copy.deepcopy(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable view."""
+        data = {item.name: getattr(self, item.name) for item in dataclasses.fields(self) if item.name != "faults"}
+        data["faults"] = [fault.to_dict() for fault in self.faults]
+        return data
+
+    def apply(self, changes: Mapping[str, Any]) -> None:
+        """Set fields from a mapping; ``faults`` takes a list of Fault objects or their dicts.
+
+        Raises ValueError on an unknown field or a bad value; nothing is changed then.
+        """
+        staged = self.copy()
+        known = {item.name for item in dataclasses.fields(self)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown config field {name!r}")
+            if name == "faults":
+                value = [item if isinstance(item, Fault) else Fault.from_dict(item) for item in value]
+            setattr(staged, name, value)
+        staged.validate()
+        for name in changes:
+            setattr(self, name, getattr(staged, name))

@@ -1,0 +1,25 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Simulated miners for module tests: the simulator on sys.path and the arguments that reach it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+SIMULATOR_DIR = str(Path(__file__).resolve().parents[3] / "simulator")
+if SIMULATOR_DIR not in sys.path:
+    sys.path.insert(0, SIMULATOR_DIR)
+
+from whatsminer_sim import Fleet  # noqa: E402  pylint: disable=wrong-import-position,import-error,unused-import
+
+#: Short restart windows so that the suite stays fast.
+FAST_CONFIG = {"restart_seconds": 0.3, "reboot_seconds": 0.5, "idle_timeout_s": 3.0}
+#: The 2.x firmware profiles the simulator has, oldest first.
+PROFILES = ("1.4.x", "2.0.x", "2024")
+
+
+def connection_args(miner: Any, **extra: Any) -> dict[str, Any]:
+    """Module arguments that point at a simulated miner."""
+    return {"host": miner.host, "port": miner.port, "timeout": 2.0, **extra}

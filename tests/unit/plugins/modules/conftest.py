@@ -1,0 +1,62 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures of the module tests: run a module's main() in-process against simulated miners."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet
+
+
+class ModuleResult(dict):
+    """The JSON a module printed."""
+
+    @property
+    def failed(self) -> bool:
+        """Whether the module called fail_json."""
+        return bool(self.get("failed"))
+
+
+@pytest.fixture(name="run_module")
+def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleResult]:
+    """Run ``main`` of a module with ``args``, in check and/or diff mode when asked."""
+
+    def run(main: Callable[[], None], args: dict[str, Any], *, check_mode: bool = False, diff: bool = False) -> ModuleResult:
+        module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        capsys.readouterr()
+        with patch_module_args(module_args), pytest.raises(SystemExit):
+            main()
+        return ModuleResult(json.loads(capsys.readouterr().out))
+
+    return run
+
+
+@pytest.fixture(name="start_fleet")
+def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
+    """Start simulated fleets (fast timings by default); all are stopped after the test."""
+    fleets: list[Fleet] = []
+
+    def start(**options: Any) -> Fleet:
+        options["config"] = {**FAST_CONFIG, **options.get("config", {})}
+        options.setdefault("address_mode", "ports")
+        fleet = Fleet.start(**options)
+        fleets.append(fleet)
+        return fleet
+
+    yield start
+    for fleet in fleets:
+        fleet.stop()
+
+
+@pytest.fixture(name="fleet", scope="module")
+def fixture_fleet() -> Iterator[Fleet]:
+    """One miner of each firmware profile (1.4.x, 2.0.x, 2024), shared by the tests of a file."""
+    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG)
+    yield fleet
+    fleet.stop()
