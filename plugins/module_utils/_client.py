@@ -65,6 +65,7 @@ DEFAULT_NO_REPLY_WAIT = 3.0
 MAX_REPLY_BYTES = 1024 * 1024
 RECEIVE_CHUNK_BYTES = 64 * 1024
 
+CODE_NO_POOLS = 8
 CODE_INVALID_COMMAND = 14
 CODE_INVALID_JSON = 23
 CODE_PERMISSION_DENIED = 45
@@ -314,6 +315,8 @@ class WhatsminerClient:
         status = reply_status(reply)
         if status in SUCCESS_STATUSES:
             return
+        if command == "pools" and reply_code(reply) == CODE_NO_POOLS:
+            return  # cgminer answers "No pools" as an error; it is the empty pool list
         if status is None:
             raise MalformedReplyError("the reply has no STATUS", excerpt=excerpt(json.dumps(reply)),
                                       host=self.host, port=self.port, command=command)

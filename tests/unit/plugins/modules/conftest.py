@@ -9,18 +9,24 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet
 
 
 class ModuleResult(dict):
-    """The JSON a module printed."""
+    """The JSON a module printed, with its warnings as plain texts."""
 
     @property
     def failed(self) -> bool:
         """Whether the module called fail_json."""
         return bool(self.get("failed"))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The texts of the warnings the module emitted."""
+        return [warning["event"]["msg"] if isinstance(warning, dict) else warning for warning in self.get("warnings", [])]
 
 
 @pytest.fixture(name="run_module")
@@ -30,6 +36,9 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
     def run(main: Callable[[], None], args: dict[str, Any], *, check_mode: bool = False, diff: bool = False) -> ModuleResult:
         module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         capsys.readouterr()
+        # AnsibleModule collects warnings process-wide; each run here stands for its own process.
+        module_warnings._global_warnings.clear()  # pylint: disable=protected-access
+        module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
         with patch_module_args(module_args), pytest.raises(SystemExit):
             main()
         return ModuleResult(json.loads(capsys.readouterr().out))

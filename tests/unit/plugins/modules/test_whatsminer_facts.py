@@ -69,7 +69,7 @@ def test_all_facts_match_the_true_state(fleet, run_module, profile):
     assert all(board["chips"] > 0 and board["hashrate_ths"] > 0 for board in boards)
     assert round(sum(board["hashrate_ths"] for board in boards), 1) == pytest.approx(status["hashrate_ths"], abs=0.5)
     assert facts["whatsminer_errors"] == []
-    assert result.get("warnings", []) == []
+    assert result.warnings == []
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -151,3 +151,12 @@ def test_bad_connection_options_fail_before_contacting_the_miner(start_fleet, ru
     assert result.failed
     assert message in result["msg"]
     assert miner.counters.connections == 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_miner_without_pools_has_an_empty_pool_list(start_fleet, run_module, profile):
+    miner = start_fleet(count=1, profiles=profile).miners[0]
+    miner.set_state(pools=[])
+    result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["pools", "status"]))
+    assert result["ansible_facts"]["whatsminer_pools"] == []
+    assert result.warnings == []
