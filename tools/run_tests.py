@@ -164,7 +164,7 @@ def run_integration(result: StageResult) -> None:
         [str(VENV_BIN / "ansible-test"), "integration", "--python", PYTHON_VERSION, "--color", "no", "--continue-on-error"],
         cwd=STAGED, env=test_environment(), capture=True,
     )
-    count_ansible_test(completed.stdout, r"Running (\S+) integration test role", result)
+    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", result)
     if completed.returncode != 0 and result.failed == 0:
         result.failed = 1
         result.note = f"ansible-test integration exited {completed.returncode}"

@@ -7,6 +7,8 @@
 #   FLEET_INVENTORY    the Ansible inventory it wrote (group "miners")
 #   FLEET_CONTROL_URL  its control API (read and set each miner's true state)
 # The fleet is stopped when the test script exits, and exits by itself after --lifetime seconds.
+# In ports mode every miner gets a free port (--base-port 0), so tests never clash with a fleet
+# that is already running (make sim).
 
 COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/hashfarm/whatsminer"
 SIMULATOR_PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
@@ -31,7 +33,7 @@ start_fleet() {
     rm -f "$state_file"
     PYTHONPATH="${COLLECTION_ROOT}/simulator" "$SIMULATOR_PYTHON" -m whatsminer_sim fleet \
         --inventory "$FLEET_INVENTORY" --state-file "$state_file" --control-port 0 \
-        --lifetime "$FLEET_LIFETIME" "$@" > "${OUTPUT_DIR}/${name}.log" 2>&1 &
+        --lifetime "$FLEET_LIFETIME" --base-port 0 "$@" > "${OUTPUT_DIR}/${name}.log" 2>&1 &
     FLEET_PIDS+=("$!")
     trap stop_fleets EXIT
     local deadline=$((SECONDS + 60))
