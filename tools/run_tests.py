@@ -159,15 +159,27 @@ def run_units(result: StageResult) -> None:
 
 
 def run_integration(result: StageResult) -> None:
-    """ansible-test integration over the staged collection (targets start simulated fleets)."""
+    """ansible-test integration over the staged collection (targets start simulated fleets).
+
+    Each task of each playbook is a test case (ansible-test's junit callback writes them); a
+    target that fails outside a playbook (e.g. its fleet does not start) counts as one failure.
+    """
+    junit_dir = STAGED / "tests" / "output" / "junit"
+    if junit_dir.exists():
+        shutil.rmtree(junit_dir)
     completed = run(
         [str(VENV_BIN / "ansible-test"), "integration", "--python", PYTHON_VERSION, "--color", "no", "--continue-on-error"],
         cwd=STAGED, env=test_environment(), capture=True,
     )
-    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", result)
+    targets = StageResult("targets")
+    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", targets)
+    for report in sorted(junit_dir.glob("*.xml")) if junit_dir.exists() else []:
+        count_junit(report, result)
+    result.failed = max(result.failed, targets.failed)
+    result.note = f"{targets.passed + targets.failed} targets, {targets.failed} failed"
     if completed.returncode != 0 and result.failed == 0:
         result.failed = 1
-        result.note = f"ansible-test integration exited {completed.returncode}"
+        result.note += f"; ansible-test integration exited {completed.returncode}"
 
 
 def run_libpass(result: StageResult) -> None:
