@@ -9,7 +9,9 @@ The stages, in order:
 3. units: pytest over ``tests/unit`` (module_utils and modules) and ``tests/simulator``;
 4. integration: ``ansible-test integration --python 3.11`` (playbooks against simulated fleets);
 5. libpass: the client's unit tests again, in a second virtual environment that has libpass (the
-   maintained fork of passlib) instead of passlib.
+   maintained fork of passlib) instead of passlib;
+6. package: ``ansible-galaxy collection build`` leaves out what users do not need, and the
+   tarball installs and its module works against a simulated miner.
 
 Each stage counts its results; the last line is ``TOTAL: N passed, N failed[, N skipped]``.
 ``--stages`` runs a subset, e.g. ``tools/run_tests.py --stages units`` while developing.
@@ -24,15 +26,17 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from fleet import running_fleet
 from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
 VENV_BIN = Path(sys.executable).parent
 PYTHON_VERSION = "3.11"
-STAGES = ("sanity", "units", "integration", "libpass")
+STAGES = ("sanity", "units", "integration", "libpass", "package")
 # ansible-test pins the pip it bootstraps into each of its virtual environments.
 ANSIBLE_TEST_PIP_VERSION = "24.2"
 STANDIN_MARKER = "hashfarm.whatsminer marker"
@@ -205,7 +209,64 @@ def run_libpass(result: StageResult) -> None:
     run_pytest(str(python), ["tests/unit/plugins/module_utils"], BUILD / "libpass.xml", result)
 
 
-RUNNERS = {"sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass}
+def run_package(result: StageResult) -> None:
+    """The collection tarball: built by ansible-galaxy, free of what users do not need, installable, working.
+
+    Installs the tarball into a scratch collections path and runs the facts module from there
+    against a simulated miner.
+    """
+    package_dir = BUILD / "package"
+    if package_dir.exists():
+        shutil.rmtree(package_dir)
+    package_dir.mkdir(parents=True)
+    env = test_environment()
+
+    def check(name: str, passed: bool, detail: str = "") -> None:
+        print(f"    {'ok  ' if passed else 'FAIL'} {name}{': ' + detail if detail and not passed else ''}", flush=True)
+        if passed:
+            result.passed += 1
+        else:
+            result.failed += 1
+
+    built = run([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(package_dir), str(STAGED)], cwd=REPO, env=env)
+    tarballs = list(package_dir.glob("hashfarm-whatsminer-*.tar.gz"))
+    check("ansible-galaxy collection build", built.returncode == 0 and len(tarballs) == 1)
+    if not tarballs:
+        return
+    with tarfile.open(tarballs[0]) as archive:
+        names = archive.getnames()
+    unwanted = [name for name in names if name.split("/")[0] in PACKAGE_EXCLUDED_TOP_LEVEL or "__pycache__" in name]
+    check("the tarball leaves out tests, simulator and tooling", not unwanted, ", ".join(unwanted[:10]))
+    missing = [name for name in PACKAGE_REQUIRED_FILES if name not in names]
+    check("the tarball has the modules, module_utils, docs and license", not missing, ", ".join(missing))
+    install_root = package_dir / "installed"
+    installed = run(
+        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_root), str(tarballs[0])],
+        cwd=package_dir, env=env,
+    )
+    check("ansible-galaxy collection install", installed.returncode == 0)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(install_root)
+    doc = run([str(VENV_BIN / "ansible-doc"), "-t", "module", "hashfarm.whatsminer.whatsminer_facts"], cwd=package_dir, env=env, capture=True)
+    check("ansible-doc shows the installed module", doc.returncode == 0 and "gather_subset" in doc.stdout)
+    with running_fleet(package_dir / "fleet", "--count", "1", "--profiles", "2024", "--address-mode", "ports", "--base-port", "0", lifetime=120) as fleet:
+        miner = fleet["miners"][0]
+        adhoc = run(
+            [str(VENV_BIN / "ansible"), "localhost", "-m", "hashfarm.whatsminer.whatsminer_facts",
+             "-a", f"host={miner['host']} port={miner['port']} gather_subset=device",
+             "-e", "ansible_python_interpreter=" + sys.executable],
+            cwd=package_dir, env=env, capture=True,
+        )
+    check("the installed module reads a simulated miner", adhoc.returncode == 0 and miner["model"] in adhoc.stdout, adhoc.stdout[-500:])
+
+
+# Top-level paths of the repository that must not ship in the collection tarball.
+PACKAGE_EXCLUDED_TOP_LEVEL = {"tests", "simulator", "tools", "Makefile", "requirements", "build", ".ci", ".venv", ".git"}
+PACKAGE_REQUIRED_FILES = (
+    "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "meta/runtime.yml",
+    "plugins/modules/whatsminer_facts.py", "plugins/module_utils/_client.py", "plugins/doc_fragments/connection.py",
+)
+
+RUNNERS = {"sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass, "package": run_package}
 
 
 def main() -> int:
