@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
 
@@ -263,3 +264,58 @@ def test_garbage_replies_never_raise():
         state.pool_facts(garbage)
         state.board_facts(garbage)
         state.error_facts(error_code=garbage, summary=garbage)
+
+
+# --- every API 1.x/2.x capture, through the client's tolerant parser ----------------------------
+
+API_2_CAPTURES = sorted(
+    path.relative_to(CAPTURES).as_posix()
+    for path in CAPTURES.rglob("*")
+    if path.suffix in (".json", ".txt") and path.name != "README.md"
+    and not path.name.startswith("v3_") and "v3-via" not in str(path) and "matroskin-real" not in str(path)
+    and path.name != "get_token_msg_example.json"  # a bare Msg fragment from the document, not a reply
+)
+
+
+def parsed_capture(name: str) -> dict:
+    """A capture file as the client parses it (repairing the quirks of real firmware)."""
+    return parse_reply((CAPTURES / name).read_bytes())
+
+
+@pytest.mark.parametrize("name", API_2_CAPTURES)
+def test_every_capture_normalizes_without_error(name):
+    reply = parsed_capture(name)
+    device = state.device_facts(version=reply, summary=reply, devdetails=reply, miner_info=reply, psu=reply, status=reply)
+    status = state.status_facts(summary=reply, status=reply)
+    for value in (*device.values(), *device["psu"].values(), *status.values()):
+        assert value is None or isinstance(value, (str, int, float, bool, dict))
+    assert isinstance(state.pool_facts(reply), list)
+    assert isinstance(state.board_facts(reply), list)
+    errors = state.error_facts(error_code=reply, summary=reply)
+    assert errors is None or all(isinstance(error["code"], str) for error in errors)
+
+
+def test_the_documented_invalid_get_error_code_reply():
+    reply = parsed_capture(f"{DOC}/get_error_code.invalid-json.txt")
+    assert state.error_facts(error_code=reply) == [{"code": "329", "time": "2022-01-17 11:28:11"}]
+
+
+def test_the_trailing_comma_get_miner_info_fragment():
+    reply = parsed_capture("misc-code-index/get_miner_info_trailing_comma_fragment.invalid-json.txt")
+    assert state.message(reply) == {"ledstat": "auto"}
+    assert state.device_facts(miner_info=reply)["mac"] is None
+
+
+@pytest.mark.parametrize("name, firmware, mining_flag, power_mode", [
+    ("pyasic-tests/status_fw20230911.12.Rel.json", "20230911.12.Rel", True, None),
+    (f"{STATUS}/status_fw20230208.18.Rel.json", "20230208.18.Rel", True, "normal"),
+    (f"{STATUS}/status_v2_fw20230803.11.REL.json", "20230803.11.REL", True, None),
+    (f"{STATUS}/status_v1_whatsminer-v1.4.0_fw20220919.15.REL.json", "20220919.15.REL", None, None),
+])
+def test_status_replies_of_every_generation(name, firmware, mining_flag, power_mode):
+    reply = parsed_capture(name)
+    assert state.device_facts(status=reply)["firmware_version"] == firmware
+    facts = state.status_facts(status=reply)
+    assert facts["mining_flag"] is mining_flag
+    assert facts["mining"] is mining_flag  # no summary: only the (trusted) flag can decide
+    assert facts["power_mode"] == power_mode

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from whatsminer_sim import Fault  # pylint: disable=import-error
 from whatsminer_sim.profiles import MODELS  # pylint: disable=import-error
 
 API_VERSIONS = {"1.4.x": "1.4.0", "2.0.x": "2.0.5", "2024": "2.0.5"}
@@ -160,3 +161,44 @@ def test_a_miner_without_pools_has_an_empty_pool_list(start_fleet, run_module, p
     result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["pools", "status"]))
     assert result["ansible_facts"]["whatsminer_pools"] == []
     assert result.warnings == []
+
+
+STABLE_DEVICE_FIELDS = ("model", "firmware_version", "api_version", "mac", "hostname", "serial", "psu")
+
+
+def stable_facts(facts):
+    """The facts that do not move between two reads (live hashrate and temperatures jitter)."""
+    status = facts["whatsminer_status"]
+    return {
+        "device": {name: facts["whatsminer_device"][name] for name in STABLE_DEVICE_FIELDS},
+        "status": {name: status[name] for name in ("mining", "power_mode", "power_limit_w")},
+        "pools": [(pool["slot"], pool["url"], pool["user"]) for pool in facts["whatsminer_pools"]],
+        "boards": [(board["slot"], board["chips"], board["serial"]) for board in facts["whatsminer_boards"]],
+        "errors": [error["code"] for error in facts["whatsminer_errors"]],
+    }
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("quirk", ["trailing_nul", "trailing_comma", "newline", "missing_comma", "error_code_list", "leading_comma"])
+def test_facts_are_the_same_through_every_malformed_json_quirk(start_fleet, run_module, profile, quirk):
+    miner = start_fleet(count=1, profiles=profile).miners[0]
+    miner.set_state(error_codes=[329])
+    baseline = run_module(whatsminer_facts.main, connection_args(miner))
+    miner.set_faults([Fault(kind="quirk", quirk=quirk)])
+    quirky = run_module(whatsminer_facts.main, connection_args(miner))
+    assert not quirky.failed, quirky.get("msg")
+    assert quirky.warnings == []
+    assert stable_facts(quirky["ansible_facts"]) == stable_facts(baseline["ansible_facts"])
+    assert stable_facts(quirky["ansible_facts"])["errors"] == ["329"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_truncated_replies_degrade_but_never_crash(start_fleet, run_module, profile):
+    miner = start_fleet(count=1, profiles=profile).miners[0]
+    miner.set_faults([Fault(kind="quirk", quirk="truncated")])
+    result = run_module(whatsminer_facts.main, connection_args(miner))
+    assert "Traceback" not in str(result)
+    if result.failed:
+        assert miner.host in result["msg"]
+    else:
+        assert set(result["ansible_facts"]["whatsminer_gather_subset"]) == {"device", "status", "pools", "boards", "errors"}
