@@ -35,7 +35,9 @@ demo: $(STAMP)
 	$(VENV_PYTHON) tools/demo.py
 
 sim: $(STAMP)
-	$(SIM) fleet --count $(SIM_COUNT) --profiles $(SIM_PROFILES) --lifetime $(SIM_LIFETIME) --inventory build/sim-inventory.yml
+	@mkdir -p build
+	$(SIM) fleet --count $(SIM_COUNT) --profiles $(SIM_PROFILES) --lifetime $(SIM_LIFETIME) \
+		--inventory build/sim-inventory.yml --state-file build/sim-state.json
 
 build: $(STAMP)
 	@mkdir -p dist
