@@ -19,7 +19,7 @@ fields followed by the btminer additions (an inference, documented in the README
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 #: Placeholder in a layout that expands to ``Error Code 0``, ``Error Code 1``, ...
@@ -147,6 +147,22 @@ class FirmwareProfile:
         return command not in self.unsupported_commands
 
 
+_API_2_0 = FirmwareProfile(
+    name="2.0.x",
+    fw_version="20230803.11.REL",
+    api_version="2.0.5",
+    daemon_description="",
+    cgminer_description="cgminer 4.9.2",
+    devdetails_description="btminer",
+    layouts={
+        "summary": SUMMARY_V2, "devs": DEVS_V2, "pools": POOLS_V2, "devdetails": DEVDETAILS,
+        "get_psu": PSU_V2, "get_version": VERSION_V2, "get_miner_info": MINER_INFO_V2,
+        "status": STATUS_V2,
+    },
+    field_types={"Has Stratum": "int"},
+    first_board_only_fields=frozenset({"HS Factory"}),
+)
+
 PROFILES: dict[str, FirmwareProfile] = {
     "1.4.x": FirmwareProfile(
         name="1.4.x",
@@ -162,35 +178,14 @@ PROFILES: dict[str, FirmwareProfile] = {
         unsupported_commands=frozenset({"get_miner_info", "get_error_code"}),
         btmineroff_report="always-true",
     ),
-    "2.0.x": FirmwareProfile(
-        name="2.0.x",
-        fw_version="20230803.11.REL",
-        api_version="2.0.5",
-        daemon_description="",
-        cgminer_description="cgminer 4.9.2",
-        devdetails_description="btminer",
-        layouts={
-            "summary": SUMMARY_V2, "devs": DEVS_V2, "pools": POOLS_V2, "devdetails": DEVDETAILS,
-            "get_psu": PSU_V2, "get_version": VERSION_V2, "get_miner_info": MINER_INFO_V2,
-            "status": STATUS_V2,
-        },
-        field_types={"Has Stratum": "int"},
-        first_board_only_fields=frozenset({"HS Factory"}),
-    ),
-    "2024": FirmwareProfile(
+    "2.0.x": _API_2_0,
+    # 2024 firmware: the same API 2.0.5 replies, but status reports power_limit_set, power_mode
+    # and hash_percent.
+    "2024": replace(
+        _API_2_0,
         name="2024",
         fw_version="20240924.14.Rel",
-        api_version="2.0.5",
-        daemon_description="",
-        cgminer_description="cgminer 4.9.2",
-        devdetails_description="btminer",
-        layouts={
-            "summary": SUMMARY_V2, "devs": DEVS_V2, "pools": POOLS_V2, "devdetails": DEVDETAILS,
-            "get_psu": PSU_V2, "get_version": VERSION_V2, "get_miner_info": MINER_INFO_V2,
-            "status": STATUS_2024,
-        },
-        field_types={"Has Stratum": "int"},
-        first_board_only_fields=frozenset({"HS Factory"}),
+        layouts={**_API_2_0.layouts, "status": STATUS_2024},
         status_reports_power_mode=True,
         status_reports_hash_percent=True,
     ),
