@@ -199,7 +199,10 @@ class UnsupportedCommandError(CommandRejectedError):
 
     def advice(self) -> str:
         """The firmware is too old or too new for this command."""
-        return "This firmware does not implement the command (it is too old or too new for it)."
+        return (
+            "Code 14 means 'invalid command or data': this firmware does not implement the command "
+            "(it is too old or too new for it), or did not accept one of its parameter values."
+        )
 
 
 class MalformedReplyError(WhatsminerError):
