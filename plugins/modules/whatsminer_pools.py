@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Configure the pools of a Whatsminer miner, idempotently and with a verified write."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: whatsminer_pools
+short_description: Configure the mining pools of a MicroBT Whatsminer miner
+version_added: 0.1.0
+description:
+  - Makes the miner's three pool slots hold exactly the pools given in O(pools), in that priority
+    order. Slots beyond the given pools end up empty.
+  - Reads the current pools first and writes them, with one C(update_pools) command, only when
+    a URL or a user differs (or when O(update_password=always)).
+  - After a write, reads the pools back until the miner shows what was sent (at most
+    O(verify_timeout) seconds) and fails, naming what was sent and what the miner showed, if it
+    does not.
+  - Writing needs the admin password (O(password)) and the miner's write API; reading does not, so
+    a run that changes nothing, and check mode, never request an API token.
+author:
+  - hashfarm maintainers (@hashfarm)
+options:
+  pools:
+    description:
+      - The complete pool configuration, 1 to 3 pools, the first one with the highest priority.
+      - Every pool is checked before anything is sent. An error names the pool slot and the field.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      url:
+        description:
+          - Pool URL, C(stratum+tcp://host:port). Required.
+          - The scheme may be left out (V(pool.example.com:3333) means
+            V(stratum+tcp://pool.example.com:3333)); V(stratum+tcp) is the only scheme the miner
+            mines with.
+          - The port is required. Stratum has no standard port, and the miner would connect to
+            port 80 when a URL has none.
+          - The host is a host name, an IPv4 address, or an IPv6 address in brackets. A path, a query,
+            a fragment, or credentials in the URL are refused.
+          - The URL is compared and sent in its normalized form, see the notes.
+        type: str
+      user:
+        description:
+          - Worker (user) name the pool expects, for example V(account.worker1). Required.
+          - Compared exactly (case sensitive), after stripping surrounding whitespace.
+        type: str
+      password:
+        description:
+          - Password the pool expects. When not given, V(x) is sent, the value most pools expect.
+          - The miner never reports pool passwords, so the module cannot compare them. See
+            O(update_password) for when they are sent.
+          - Never returned, logged or shown in a diff.
+        type: str
+  update_password:
+    description:
+      - When the pool passwords are sent. The miner does not report them, so this is the one
+        setting the module cannot check.
+      - V(on_create) sends the passwords whenever the pools are written because a URL or a user
+        differs. A password change alone is not applied.
+      - V(always) writes the pools on every run, so a changed password is applied. The task then
+        reports changed on every run.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  verify_timeout:
+    description:
+      - How many seconds to wait after a write for the miner to show the pools that were sent.
+        The pools are read every half second.
+      - Raise it for firmware that restarts btminer to apply pools.
+    type: float
+    default: 10
+extends_documentation_fragment:
+  - hashfarm.whatsminer.connection
+  - hashfarm.whatsminer.attributes
+  - hashfarm.whatsminer.attributes.actiongroup_whatsminer
+  - hashfarm.whatsminer.attributes.idempotent
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the pools and reports the change a real run would make (C(changed), RV(pools),
+        RV(commands), and the diff), without requesting a token or writing.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the pools (slot, URL, user) before and after. It never shows passwords.
+  idempotent:
+    support: partial
+    details:
+      - Idempotent with O(update_password=on_create), the default. With O(update_password=always),
+        every run writes and reports changed.
+notes:
+  - B(Normalization.) URLs are compared in a normalized form. The scheme and the host are in lower
+    case and a missing scheme is V(stratum+tcp://). The port is a plain number, so V(03333) is
+    V(3333). Trailing slashes and surrounding whitespace are removed. A URL the miner shows
+    without a port is taken as port 80, the port the miner connects to.
+    For example, V(STRATUM+TCP://Pool.Example.com:3333/) equals V(pool.example.com:3333).
+  - B(What is sent.) The miner shows a URL exactly as it was written, so the module writes the
+    normalized form (V(stratum+tcp://pool.example.com:3333)). RV(pools) and other API clients then
+    show that form.
+  - B(Passwords.) Pool passwords cannot be read from the miner. With O(update_password=on_create),
+    a password that changed on its own is not applied. Use O(update_password=always) once to
+    apply it.
+  - B(Characters.) URLs, users and passwords must be printable ASCII, without whitespace, quotes
+    or backslashes. URLs can have at most 240 characters, users and passwords at most 128.
+  - B(Hidden values.) Ansible hides the value of every password option everywhere in a module's
+    output. A very short password given explicitly, such as V(x), therefore shows as V(********)
+    wherever it occurs in returned URLs and users. Leave O(pools[].password) out to send V(x)
+    without that effect.
+  - Errors of the miner (write API disabled, wrong admin password, token limit, command
+    rejected) fail the task with a message that says what to do.
+seealso:
+  - module: hashfarm.whatsminer.whatsminer_facts
+"""
+
+EXAMPLES = r"""
+- name: Configure the pools of every miner
+  hosts: miners
+  gather_facts: false
+  module_defaults:
+    group/hashfarm.whatsminer.whatsminer:
+      host: "{{ ansible_host }}"
+      password: "{{ vault_whatsminer_admin_password }}"
+  tasks:
+    - name: Main pool and two backups
+      hashfarm.whatsminer.whatsminer_pools:
+        pools:
+          - url: stratum+tcp://btc.pool.example.com:3333
+            user: "hashfarm.{{ inventory_hostname }}"
+          - url: stratum+tcp://btc-backup.pool.example.com:443
+            user: "hashfarm.{{ inventory_hostname }}"
+          - url: stratum+tcp://other.example.net:3333
+            user: hashfarm_backup
+            password: d=65536
+
+- name: One pool only (slots 2 and 3 are cleared)
+  hashfarm.whatsminer.whatsminer_pools:
+    host: 10.20.0.15
+    password: "{{ vault_whatsminer_admin_password }}"
+    pools:
+      - url: btc.pool.example.com:3333
+        user: hashfarm.rack1
+
+- name: Apply a changed pool password (writes and reports changed on every run)
+  hashfarm.whatsminer.whatsminer_pools:
+    host: "{{ ansible_host }}"
+    password: "{{ vault_whatsminer_admin_password }}"
+    update_password: always
+    pools:
+      - url: stratum+tcp://btc.pool.example.com:3333
+        user: hashfarm.rack1
+        password: "{{ vault_pool_password }}"
+"""
+
+RETURN = r"""
+pools:
+  description:
+    - The pools after the run, as the miner shows them, ordered by slot. Passwords are never
+      returned (the miner does not report them).
+    - In check mode, the pools a real run would leave.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    slot:
+      description: Pool slot, 1 to 3.
+      type: int
+      sample: 1
+    url:
+      description: Pool URL.
+      type: str
+      sample: stratum+tcp://btc.pool.example.com:3333
+    user:
+      description: Worker (user) name.
+      type: str
+      sample: hashfarm.miner-001
+before:
+  description: The pools before the run, as the miner showed them, with the same fields as RV(pools).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{slot: 1, url: "stratum+tcp://old.pool.example.com:3333", user: hashfarm.miner-001}]
+commands:
+  description:
+    - The write commands sent to the miner (in check mode, those a real run would send).
+      Names only, never parameters.
+  returned: success
+  type: list
+  elements: str
+  sample: [update_pools]
+"""
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import (
+    DEFAULT_VERIFY_TIMEOUT,
+    UPDATE_PASSWORD_CHOICES,
+    ensure_pools,
+    pools_diff,
+    validate_pools,
+    validate_verify_timeout,
+)
+
+ARGUMENT_SPEC = {
+    "pools": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "url": {"type": "str"},
+            "user": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+        },
+    },
+    # A choice, not a secret: no_log=False keeps Ansible from warning about the name.
+    "update_password": {"type": "str", "choices": list(UPDATE_PASSWORD_CHOICES), "default": "on_create", "no_log": False},
+    "verify_timeout": {"type": "float", "default": DEFAULT_VERIFY_TIMEOUT},
+}
+
+
+def logic(client, params: dict, check_mode: bool, diff: bool) -> dict:
+    """Validate the desired pools (before the miner is contacted), then make the miner hold them."""
+    desired = validate_pools(params["pools"])
+    verify_timeout = validate_verify_timeout(params["verify_timeout"])
+    result = ensure_pools(client, desired, update_password=params["update_password"], check_mode=check_mode, verify_timeout=verify_timeout)
+    if diff:
+        result["diff"] = pools_diff(result["before"], result["pools"])
+    return result
+
+
+def main() -> None:
+    """Module entry point."""
+    run_module(ARGUMENT_SPEC, logic, supports_check_mode=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# whatsminer_pools against simulated miners of every firmware profile.
+set -eux
+
+source ../setup_whatsminer_fleet/fleet.sh
+
+# A distinctive admin password, so that the playbooks can check it never shows in any result.
+ADMIN_PASSWORD="wmAdmin_5ecret"
+
+start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --password "$ADMIN_PASSWORD"
+
+for playbook in pools.yml validation.yml errors.yml; do
+    ansible-playbook -i "$FLEET_INVENTORY" "$playbook" -e "control_url=$FLEET_CONTROL_URL" -e "admin_password=$ADMIN_PASSWORD" "$@"
+done
