@@ -267,6 +267,15 @@ def is_mining(summary: dict | None, status: dict | None) -> bool | None:
     return mining_flag(status)
 
 
+def reports_power_limit_setting(status: dict | None) -> bool:
+    """Whether the firmware reports the limit setting (2024: ``status.power_limit_set``).
+
+    Older firmware only has summary's ``Power Limit``, the effective limit, which is the model's
+    factory maximum when no lower limit was set.
+    """
+    return "power_limit_set" in message(status)
+
+
 def status_facts(*, summary: dict | None = None, status: dict | None = None) -> dict:
     """Whether and how the miner runs: mining, power mode and limit, hashrate, power, temperatures."""
     record = summary_record(summary)
@@ -275,7 +284,7 @@ def status_facts(*, summary: dict | None = None, status: dict | None = None) -> 
     if power_w is not None and power_w < 0:  # -1 = not measured
         power_w = None
     hashrate = hashrate_ths(record.get("MHS av"))
-    if "power_limit_set" in status_msg:
+    if reports_power_limit_setting(status):
         limit = power_limit_watts(status_msg.get("power_limit_set"))
     else:
         limit = power_limit_watts(record.get("Power Limit"))

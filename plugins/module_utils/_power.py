@@ -1,0 +1,473 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Power settings of whatsminer_power: read, decide, apply, wait until the miner shows them.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+Three managed settings, named as in the results: ``mining`` (hashing or stopped), ``mode``
+(``low``/``normal``/``high``) and ``power_limit_w`` (watts, ``None`` = no limit).
+
+* ``Observation`` is what one read of ``summary`` and ``status`` shows, through the same readers
+  as the facts module (``_miner_state.status_facts``): one rule for "is it mining", the same
+  power limit sentinels.
+* ``plan_commands`` is a pure function: current observation + wanted settings -> the ordered
+  commands (empty when everything already matches). Order: ``power_on`` first, then the power
+  mode, then the power limit, ``power_off`` last. The settings that restart btminer are thus
+  applied while the miner is mining (other clients send ``power_on`` before a mode change too)
+  and a miner that must end stopped is stopped only after its last restart.
+* ``PowerTask`` reads the current state (waiting out a btminer restart already in progress),
+  sends the commands one by one and, after each, polls with spaced reads until the miner answers
+  and shows what was applied so far plus the wanted settings that already matched
+  (``wait_timeout`` seconds at most per wait). With ``wait=False`` only the wait after the last
+  command is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+    CommandRejectedError,
+    MinerConnectionError,
+    MinerRestartingError,
+    UnsupportedCommandError,
+    WhatsminerError,
+)
+
+SETTINGS = ("mining", "mode", "power_limit_w")
+#: ``adjust_power_limit`` takes "0".."99999"; 99999 removes the limit (reference section 4).
+REMOVE_POWER_LIMIT = 99999
+MIN_POWER_LIMIT = 1
+MAX_WAIT_TIMEOUT = 3600.0
+MODE_COMMANDS = {"low": "set_low_power", "normal": "set_normal_power", "high": "set_high_power"}
+#: Reads while waiting start this far apart and spread out to at most MAX_POLL_INTERVAL.
+FIRST_POLL_INTERVAL = 0.5
+MAX_POLL_INTERVAL = 2.0
+POLL_BACKOFF = 1.5
+#: Slack when comparing btminer's uptime (whole seconds) with the time since a command was sent.
+RESTART_SLACK_S = 2
+
+
+# ---------------------------------------------------------------------------------------------
+# What the miner shows
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The power settings one read of ``summary`` and ``status`` shows.
+
+    Attributes:
+        mining, mode, power_limit_w: As the facts module reports them (``None`` = unknown, and
+            for ``power_limit_w`` also "no limit": see ``limit_readable``).
+        btminer_answers: ``summary`` answered, i.e. btminer (the mining program) runs.
+        limit_readable: ``power_limit_w`` means something: the firmware reports the limit
+            setting (``status.power_limit_set``) or ``summary`` answered with its ``Power Limit``.
+        limit_exact: The firmware reports the limit setting itself (2024 firmware), not only the
+            effective limit of ``summary`` (1.x and 2.0.x firmware show the model's factory
+            maximum when no lower limit is set, so "no limit" and "a limit at the maximum" look
+            the same there).
+        mining_elapsed_s: Seconds since btminer started (``summary`` ``Elapsed``), when known.
+    """
+
+    mining: bool | None = None
+    mode: str | None = None
+    power_limit_w: int | None = None
+    btminer_answers: bool = False
+    limit_readable: bool = False
+    limit_exact: bool = False
+    mining_elapsed_s: int | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """``{"mining": ..., "mode": ..., "power_limit_w": ...}``."""
+        return {"mining": self.mining, "mode": self.mode, "power_limit_w": self.power_limit_w}
+
+    def knows(self, setting: str) -> bool:
+        """Whether the current value of ``setting`` could be read."""
+        if setting == "power_limit_w":
+            return self.limit_readable
+        return getattr(self, setting) is not None
+
+    def shows(self, expected: dict[str, Any]) -> bool:
+        """Whether every setting of ``expected`` is readable and has the expected value."""
+        return all(self.knows(setting) and getattr(self, setting) == value for setting, value in expected.items())
+
+    def restarted_since(self, seconds_ago: float) -> bool:
+        """Whether btminer started at most ``seconds_ago`` seconds ago (true when its uptime is unknown)."""
+        return self.mining_elapsed_s is None or self.mining_elapsed_s <= seconds_ago + RESTART_SLACK_S
+
+
+def observation_from(summary: dict | None, status: dict | None) -> Observation:
+    """The observation of a ``summary`` reply (``None`` while btminer restarts) and a ``status`` reply."""
+    facts = miner_state.status_facts(summary=summary, status=status)
+    limit_exact = miner_state.reports_power_limit_setting(status)
+    return Observation(
+        mining=facts["mining"],
+        mode=facts["power_mode"],
+        power_limit_w=facts["power_limit_w"],
+        btminer_answers=summary is not None,
+        limit_readable=limit_exact or summary is not None,
+        limit_exact=limit_exact,
+        mining_elapsed_s=facts["mining_elapsed_s"],
+    )
+
+
+def read_observation(client: Any) -> Observation:
+    """Read ``summary`` and ``status``; a restarting btminer only leaves the summary out."""
+    try:
+        summary = client.read("summary")
+    except MinerRestartingError:
+        summary = None
+    return observation_from(summary, client.read("status"))
+
+
+def describe(settings: dict[str, Any]) -> str:
+    """``mining=true, mode="low", power_limit_w=null`` (JSON values, the order of SETTINGS)."""
+    return ", ".join(f"{name}={json.dumps(settings[name])}" for name in SETTINGS if name in settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# What to send
+
+
+@dataclass(frozen=True)
+class Command:
+    """One power command: its name and parameters, what it sets, and how the miner reacts."""
+
+    name: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    sets: dict[str, Any] = field(default_factory=dict)
+    restarts_btminer: bool = False
+    expect_reply: bool = True
+
+    def as_result(self) -> dict[str, Any]:
+        """The entry of the module's ``commands`` return value."""
+        return {"command": self.name, "parameters": dict(self.parameters)}
+
+
+def power_on() -> Command:
+    """Start mining (replies, then the miner hashes after a moment)."""
+    return Command("power_on", sets={"mining": True})
+
+
+def power_off() -> Command:
+    """Stop mining; ``respbefore`` makes the miner reply before it stops."""
+    return Command("power_off", {"respbefore": "true"}, sets={"mining": False})
+
+
+def set_mode(mode: str) -> Command:
+    """set_low/normal/high_power: never replies, then btminer restarts."""
+    return Command(MODE_COMMANDS[mode], sets={"mode": mode}, restarts_btminer=True, expect_reply=False)
+
+
+def adjust_power_limit(watts: int | None) -> Command:
+    """adjust_power_limit (``None`` = remove the limit): replies, then btminer restarts."""
+    value = REMOVE_POWER_LIMIT if watts is None else watts
+    return Command("adjust_power_limit", {"power_limit": str(value)}, sets={"power_limit_w": watts}, restarts_btminer=True)
+
+
+def wanted_settings(params: dict) -> dict[str, Any]:
+    """The managed settings of the module parameters (only those given; power_limit 99999 -> None)."""
+    wanted: dict[str, Any] = {}
+    if params.get("mining") is not None:
+        wanted["mining"] = params["mining"]
+    if params.get("mode") is not None:
+        wanted["mode"] = params["mode"]
+    if params.get("power_limit") is not None:
+        watts = params["power_limit"]
+        wanted["power_limit_w"] = None if watts == REMOVE_POWER_LIMIT else watts
+    return wanted
+
+
+def validate_power_params(params: dict) -> None:
+    """Reject what cannot be sent, before anything is sent."""
+    if all(params.get(name) is None for name in ("mining", "mode", "power_limit")):
+        raise ModuleFailure("Nothing to manage: give at least one of mining, mode or power_limit")
+    watts = params.get("power_limit")
+    if watts is not None and not MIN_POWER_LIMIT <= watts <= REMOVE_POWER_LIMIT:
+        raise ModuleFailure(
+            f"power_limit must be a number of watts between {MIN_POWER_LIMIT} and {REMOVE_POWER_LIMIT - 1}, "
+            f"or {REMOVE_POWER_LIMIT} to remove the limit; got {watts}"
+        )
+    if params.get("mode") is not None and params["mode"] not in MODE_COMMANDS:
+        raise ModuleFailure(f"mode must be one of {', '.join(MODE_COMMANDS)}; got {params['mode']!r}")
+    wait_timeout = params.get("wait_timeout")
+    if wait_timeout is not None and not 0 < wait_timeout <= MAX_WAIT_TIMEOUT:
+        raise ModuleFailure(f"wait_timeout must be more than 0 and at most {MAX_WAIT_TIMEOUT:g} seconds, got {wait_timeout:g}")
+
+
+def plan_commands(current: Observation, wanted: dict[str, Any]) -> list[Command]:
+    """The commands that turn ``current`` into ``wanted``, in the order they must be sent.
+
+    ``wanted`` holds only the managed settings (``power_limit_w`` ``None`` = no limit). Nothing is
+    planned for a setting that already matches. Order: power_on, mode, power limit, power_off.
+
+    Raises:
+        ModuleFailure: a managed setting cannot be read, or the wanted state cannot be verified
+            on this firmware (removing a limit where only the effective limit is reported).
+    """
+    unknown = [name for name in SETTINGS if name in wanted and not current.knows(name)]
+    if unknown:
+        raise ModuleFailure(
+            f"Cannot read the current {' and '.join(unknown)} of the miner (it shows {describe(current.settings())}), "
+            "so the module cannot tell what to change; nothing was sent"
+        )
+    if "power_limit_w" in wanted and wanted["power_limit_w"] is None and current.power_limit_w is not None and not current.limit_exact:
+        raise ModuleFailure(
+            f"This firmware reports only the effective power limit ({current.power_limit_w} W now), which is the model's "
+            "factory maximum when no lower limit is set, so removing a limit could be neither verified nor kept idempotent; "
+            "nothing was sent. Set power_limit to the model's factory maximum in watts instead: on this firmware that has "
+            f"the same effect (power_limit {REMOVE_POWER_LIMIT} works on firmware that reports status.power_limit_set)"
+        )
+    commands = []
+    if wanted.get("mining") is True and current.mining is not True:
+        commands.append(power_on())
+    if "mode" in wanted and current.mode != wanted["mode"]:
+        commands.append(set_mode(wanted["mode"]))
+    if "power_limit_w" in wanted and current.power_limit_w != wanted["power_limit_w"]:
+        commands.append(adjust_power_limit(wanted["power_limit_w"]))
+    if wanted.get("mining") is False and current.mining is not False:
+        commands.append(power_off())
+    return commands
+
+
+def predicted_settings(current: Observation, commands: list[Command]) -> dict[str, Any]:
+    """The settings the miner will show once ``commands`` took effect."""
+    settings = current.settings()
+    for command in commands:
+        settings.update(command.sets)
+    return settings
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending and waiting
+
+
+@dataclass
+class WaitOutcome:
+    """The end of a wait: the last observation (``None`` when no read succeeded) and the last error."""
+
+    reached: bool
+    observation: Observation | None
+    last_error: WhatsminerError | None
+
+
+class PowerTask:
+    """Reads, changes and verifies the power settings of one miner (see the module docstring).
+
+    ``clock`` and ``sleep`` are injectable for tests; every wait is bounded by ``wait_timeout``.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        wanted: dict[str, Any],
+        *,
+        wait: bool = True,
+        wait_timeout: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.wanted = wanted
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.before: Observation | None = None
+        self.sent: list[Command] = []
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def wait_until(self, expected: dict[str, Any], *, btminer_up: bool, sent_at: float | None = None,
+                   first: Observation | None = None) -> WaitOutcome:
+        """Poll until the miner shows ``expected`` (and answers from btminer when ``btminer_up``).
+
+        ``sent_at`` (clock time of a command that restarts btminer) also requires btminer to have
+        started after the command, so the state from before the restart does not count. Reads are
+        spaced FIRST_POLL_INTERVAL to MAX_POLL_INTERVAL apart; any error of a read is kept as the
+        last error and the polling goes on until ``wait_timeout`` seconds have passed.
+        """
+        deadline = self.clock() + self.wait_timeout
+        interval = FIRST_POLL_INTERVAL
+        last_seen, last_error = first, None
+        fresh = first if first is not None else self._poll()
+        while True:
+            if isinstance(fresh, WhatsminerError):
+                last_error = fresh
+            else:
+                last_seen = fresh
+                if self._reached(fresh, expected, btminer_up, sent_at):
+                    return WaitOutcome(True, fresh, last_error)
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return WaitOutcome(False, last_seen, last_error)
+            self.sleep(min(interval, remaining))
+            interval = min(interval * POLL_BACKOFF, MAX_POLL_INTERVAL)
+            fresh = self._poll()
+
+    def _poll(self) -> Observation | WhatsminerError:
+        """One read: the observation, or the error that ended the read."""
+        try:
+            return read_observation(self.client)
+        except WhatsminerError as error:
+            return error
+
+    def _reached(self, observation: Observation, expected: dict[str, Any], btminer_up: bool, sent_at: float | None) -> bool:
+        if btminer_up and not observation.btminer_answers:
+            return False
+        if sent_at is not None and not observation.restarted_since(self.clock() - sent_at):
+            return False
+        return observation.shows(expected)
+
+    def read_current(self) -> Observation:
+        """The current settings, after a btminer restart already in progress (bounded by wait_timeout).
+
+        The first read's errors end the task (the miner is unreachable, ...). Nothing is sent.
+        """
+        first = read_observation(self.client)
+        outcome = self.wait_until({}, btminer_up=True, first=first)
+        if not outcome.reached:
+            raise ModuleFailure(
+                f"{self._miner()}: btminer (the mining program) did not answer within wait_timeout ({self.wait_timeout:g} s), "
+                f"so the current power settings are unknown and nothing was sent. Last seen: {self._seen(outcome.observation)}; "
+                f"last error: {outcome.last_error or 'none (btminer was restarting)'}",
+                before=first.settings(),
+            )
+        self.before = outcome.observation
+        return self.before
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def apply(self, commands: list[Command]) -> Observation | None:
+        """Send ``commands`` in order, waiting after each; the last observation, ``None`` when not verified.
+
+        After each command the miner must show what the commands so far set, and keep showing the
+        wanted settings that already matched (a miner that was hashing must hash again after a
+        restart), before the next command goes out. After the last one that is the whole wanted state.
+        """
+        already = self.before or Observation()
+        expected = {name: value for name, value in self.wanted.items() if already.shows({name: value})}
+        observation = None
+        for index, command in enumerate(commands):
+            verify = self.wait or index < len(commands) - 1
+            sent_at = self.clock()
+            send_error = self._send(command, verify)
+            self.sent.append(command)
+            expected.update(command.sets)
+            if not verify:
+                return None
+            outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.restarts_btminer else None)
+            if not outcome.reached:
+                raise self._timeout_failure(command, expected, outcome, send_error)
+            observation = outcome.observation
+        return observation
+
+    def _send(self, command: Command, verify: bool) -> WhatsminerError | None:
+        """Send one command. A lost reply of a sent write is returned (to be verified by reading back), other errors raise."""
+        try:
+            self.client.privileged(command.name, expect_reply=command.expect_reply, **command.parameters)
+        except MinerRestartingError as error:
+            raise self._send_failure(command, error) from None
+        except MinerConnectionError as error:
+            if verify and error.request_sent:
+                return error
+            raise self._send_failure(command, error) from None
+        except WhatsminerError as error:
+            raise self._send_failure(command, error) from None
+        return None
+
+    # --- messages --------------------------------------------------------------------------
+
+    def _miner(self) -> str:
+        host = f"[{self.client.host}]" if ":" in str(self.client.host) else self.client.host
+        return f"Whatsminer {host}:{self.client.port}"
+
+    @staticmethod
+    def _seen(observation: Observation | None) -> str:
+        if observation is None:
+            return "nothing (no read succeeded)"
+        text = describe(observation.settings())
+        return text if observation.btminer_answers else text + " while btminer was not answering (restarting)"
+
+    def _sent_names(self) -> str:
+        return ", ".join(command.name for command in self.sent) or "nothing"
+
+    def _details(self, **extra: Any) -> dict[str, Any]:
+        details = {
+            "changed": bool(self.sent),
+            "commands": [command.as_result() for command in self.sent],
+            "before": self.before.settings() if self.before else None,
+        }
+        details.update(extra)
+        return details
+
+    def _send_failure(self, command: Command, error: WhatsminerError) -> Exception:
+        """The error to end the task with when ``command`` failed."""
+        rejected_limit = command.name == "adjust_power_limit" and isinstance(error, CommandRejectedError) and not isinstance(error, UnsupportedCommandError)
+        if not rejected_limit and not self.sent:
+            return error  # nothing changed: the client's own actionable message
+        message = str(error)
+        if rejected_limit:
+            watts = command.parameters["power_limit"]
+            message = (
+                f"The miner refused power_limit {watts} W (each model takes only its own range of watts; "
+                f"{REMOVE_POWER_LIMIT} removes the limit): {message}"
+            )
+        if self.sent:
+            message += f" Already applied before this failure: {self._sent_names()}."
+        else:
+            message += " Nothing was changed."
+        miner = {"host": error.host, "port": error.port, "command": error.command, "code": error.code}
+        return ModuleFailure(message, miner=miner, **self._details())
+
+    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: WaitOutcome, send_error: WhatsminerError | None) -> ModuleFailure:
+        last_error = outcome.last_error or send_error
+        message = (
+            f"{self._miner()} did not show the wanted state within wait_timeout ({self.wait_timeout:g} s) after {command.name}. "
+            f"Sent: {self._sent_names()}. Wanted: {describe(expected)}. Last seen: {self._seen(outcome.observation)}. "
+            f"Last error: {last_error or 'none'}. "
+            "Raise wait_timeout if btminer needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power)."
+        )
+        last_seen = outcome.observation.settings() if outcome.observation else None
+        return ModuleFailure(message, **self._details(wanted=dict(expected), last_seen=last_seen))
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole module run
+
+
+def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
+    """The result of whatsminer_power for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
+    validate_power_params(params)
+    task = PowerTask(client, wanted_settings(params), wait=params.get("wait", True), wait_timeout=params.get("wait_timeout", 300.0), **task_options)
+    before = task.read_current()
+    try:
+        commands = plan_commands(before, task.wanted)
+    except ModuleFailure as failure:
+        failure.details.setdefault("before", before.settings())
+        raise
+    after = before.settings()
+    verified = True
+    if commands and check_mode:
+        after, verified = predicted_settings(before, commands), False
+    elif commands:
+        observation = task.apply(commands)
+        if observation is None:
+            after, verified = predicted_settings(before, commands), False
+        else:
+            after = observation.settings()
+    result = {
+        "changed": bool(commands),
+        "before": before.settings(),
+        "after": after,
+        "commands": [command.as_result() for command in commands],
+        "verified": verified,
+    }
+    if diff:
+        result["diff"] = {"before": before.settings(), "after": dict(after)}
+    return result

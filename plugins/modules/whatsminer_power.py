@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mining on/off, power mode and power limit of a Whatsminer miner as desired state."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: whatsminer_power
+short_description: Switch mining on or off, set the power mode and the power limit of a MicroBT Whatsminer
+version_added: 0.1.0
+description:
+  - Makes a Whatsminer mine or stop, run in low, normal or high power mode, and cap its power, over
+    the miner's JSON API. Only the options given are managed; the others stay as they are.
+  - Reads the current state first and sends only the commands for what differs. Every one of these
+    commands interrupts hashing (a mode or limit change restarts btminer, the mining program), so a
+    miner that already is in the wanted state gets no command at all and no API token is requested.
+  - After each command the module polls the miner until it answers and shows the wanted state, so
+    the next task finds a miner that really is in that state. See O(wait) and O(wait_timeout).
+  - Changes need the admin password (O(password)) and the miner's write API switched on.
+author:
+  - hashfarm maintainers (@hashfarm)
+options:
+  mining:
+    description:
+      - Whether the miner should be hashing.
+      - V(true) sends C(power_on) to a miner that is not hashing, V(false) sends C(power_off) to a
+        miner that is. "Hashing" is decided by the same rule as
+        RV(hashfarm.whatsminer.whatsminer_facts#module:ansible_facts.whatsminer_status.mining),
+        see the notes.
+      - V(true) is verified by a live hashrate above zero, also after a mode or limit change in the
+        same task (the miner must hash again after the btminer restart). A miner that cannot hash
+        (no reachable pool, failed hashboards) thus fails the wait with what it last showed.
+    type: bool
+  mode:
+    description:
+      - The power mode. Sends C(set_low_power), C(set_normal_power) or C(set_high_power).
+      - The miner sends no reply to these commands and restarts btminer, so the module verifies
+        the mode by reading it back once btminer answers again.
+    type: str
+    choices: [low, normal, high]
+  power_limit:
+    description:
+      - The power limit in watts, from 1 to 99998, or V(99999) to remove the limit (the value the
+        protocol defines for that). Sends C(adjust_power_limit), after which btminer restarts.
+      - Other values (V(0), negative ones, more than V(99999)) are rejected before anything is sent.
+      - Each model allows only its own range (for example 1600 to 3600 W). The miner refuses a value
+        outside that range; the task then fails with the miner's own message and nothing changes.
+      - B(Firmware that reports the limit setting) (2024 firmware, C(status.power_limit_set)) compares,
+        sets and removes the limit exactly.
+      - B(1.x and 2.0.x firmware) report only the effective limit (C(summary) C(Power Limit)), which
+        is the model's factory maximum when no lower limit is set. There a limit in watts is
+        compared with the effective limit, so asking for the factory maximum on a miner without
+        limit changes nothing (it has the same effect). Removing a limit (V(99999)) cannot be
+        verified nor kept idempotent there, so the task fails before sending anything when such a
+        miner shows a limit, and advises to set the factory maximum instead.
+    type: int
+  wait:
+    description:
+      - Whether to wait, after the last command, until the miner answers and shows the wanted state.
+      - With V(false) the module returns right after sending the last command, without verifying
+        it. RV(after) is then the predicted state and RV(verified) is V(false).
+      - When several commands are needed the module always waits between them, so that no command
+        reaches a restarting btminer.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds each wait may last, at most 3600. A wait follows every command (see O(wait))
+        and, when btminer is restarting as the task starts, precedes the first read of the state.
+      - Reads while waiting start 0.5 seconds apart and spread out to 2 seconds apart. A read that is
+        already under way when the time is up still ends (within O(timeout) per try).
+      - When the time is up the task fails with the commands sent, the state last seen and the last error.
+    type: float
+    default: 300
+extends_documentation_fragment:
+  - hashfarm.whatsminer.connection
+  - hashfarm.whatsminer.attributes
+  - hashfarm.whatsminer.attributes.actiongroup_whatsminer
+  - hashfarm.whatsminer.attributes.idempotent
+attributes:
+  check_mode:
+    support: full
+    details: Reads the current state and predicts the exact commands; requests no token and sends no command.
+  diff_mode:
+    support: full
+    details: Shows V(mining), V(mode) and V(power_limit_w) before and after.
+notes:
+  - B(Order of the commands.) When several settings change in one task they are applied in this
+    order, waiting after each one until the miner shows it. C(power_on) first, then the power mode,
+    then the power limit, and C(power_off) last. Mode and limit changes restart btminer, and are
+    thus applied while the miner runs (as other clients do too); a miner that must end stopped is
+    stopped only after its last restart, so that no restart leaves it in a state nobody asked for.
+    When mining is neither turned on nor off, mode and limit changes are sent to the miner as it is
+    (also to a stopped miner, which stays stopped).
+  - B(How "mining" is decided.) As in M(hashfarm.whatsminer.whatsminer_facts), when the C(summary)
+    answers, the live hashrate decides (above zero is mining); only while btminer restarts does the
+    2.x C(mineroff) flag decide. Right after C(power_on) or a restart a miner hashes zero for a
+    moment; the module waits that out.
+  - B(Power limit.) The same "no limit" values as in M(hashfarm.whatsminer.whatsminer_facts)
+    (V(99999), V(2147483647), V(0), empty) read as no limit, shown as V(null) in RV(before) and RV(after).
+  - B(Errors.) A disabled write API, a wrong admin password, the miner's token limit and a refused
+    command end the task with an actionable message. When commands were already applied before a
+    failure the message says which ones, and the result has C(changed=true) and RV(commands).
+  - A changed run requests one API token for all its commands; the admin password never appears in the output.
+seealso:
+  - module: hashfarm.whatsminer.whatsminer_facts
+"""
+
+EXAMPLES = r"""
+- name: Curtail the whole farm for a grid event
+  hosts: miners
+  gather_facts: false
+  module_defaults:
+    group/hashfarm.whatsminer.whatsminer:
+      host: "{{ ansible_host }}"
+      password: "{{ vault_whatsminer_admin_password }}"
+  tasks:
+    - name: Stop hashing
+      hashfarm.whatsminer.whatsminer_power:
+        mining: false
+
+- name: Resume in low power mode with a 3000 W cap per miner
+  hashfarm.whatsminer.whatsminer_power:
+    host: "{{ ansible_host }}"
+    password: "{{ vault_whatsminer_admin_password }}"
+    mining: true
+    mode: low
+    power_limit: 3000
+
+- name: Remove the power limit (firmware that reports status.power_limit_set)
+  hashfarm.whatsminer.whatsminer_power:
+    host: "{{ ansible_host }}"
+    power_limit: 99999
+
+- name: Switch to high power on many miners without waiting for each restart
+  hashfarm.whatsminer.whatsminer_power:
+    host: "{{ ansible_host }}"
+    mode: high
+    wait: false
+  register: power
+
+- name: Show what was sent
+  ansible.builtin.debug:
+    msg: "{{ power.commands | map(attribute='command') | list }}"
+"""
+
+RETURN = r"""
+before:
+  description: The power settings read before any command.
+  returned: success
+  type: dict
+  contains:
+    mining:
+      description: Whether the miner was hashing (V(null) when unknown).
+      type: bool
+      sample: false
+    mode:
+      description: Power mode, V(low), V(normal) or V(high).
+      type: str
+      sample: normal
+    power_limit_w:
+      description:
+        - Power limit in watts, V(null) when no limit is set.
+        - On 1.x and 2.0.x firmware the effective limit, the model's factory maximum when no lower limit is set.
+      type: int
+      sample: 3600
+after:
+  description:
+    - The power settings read back after the last command, or the same as RV(before) when nothing had to change.
+    - In check mode, and with O(wait=false), the predicted settings (RV(verified) is then V(false)).
+  returned: success
+  type: dict
+  contains:
+    mining:
+      description: Whether the miner is hashing.
+      type: bool
+      sample: true
+    mode:
+      description: Power mode, V(low), V(normal) or V(high).
+      type: str
+      sample: low
+    power_limit_w:
+      description: Power limit in watts, V(null) when no limit is set (as in RV(before)).
+      type: int
+      sample: 3000
+commands:
+  description:
+    - The commands sent, in order; in check mode the commands that would be sent. Empty when nothing differs.
+    - A task that fails after sending commands returns the commands sent before the failure.
+  returned: success, and on failures after a command was sent
+  type: list
+  elements: dict
+  sample: [{"command": "power_on", "parameters": {}}, {"command": "set_low_power", "parameters": {}},
+           {"command": "adjust_power_limit", "parameters": {"power_limit": "3000"}}]
+  contains:
+    command:
+      description: The API command.
+      type: str
+    parameters:
+      description: Its parameters, as sent (strings).
+      type: dict
+verified:
+  description: Whether RV(after) was read back from the miner (V(false) in check mode and with O(wait=false) after changes).
+  returned: success
+  type: bool
+  sample: true
+"""
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import manage_power
+
+ARGUMENT_SPEC = {
+    "mining": {"type": "bool"},
+    "mode": {"type": "str", "choices": ["low", "normal", "high"]},
+    "power_limit": {"type": "int"},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 300.0},
+}
+
+
+def logic(client, params: dict, check_mode: bool, diff: bool) -> dict:
+    """Bring mining, power mode and power limit to the wanted state (or predict it in check mode)."""
+    return manage_power(client, params, check_mode, diff)
+
+
+def main() -> None:
+    """Module entry point."""
+    run_module(ARGUMENT_SPEC, logic, supports_check_mode=True)
+
+
+if __name__ == "__main__":
+    main()
