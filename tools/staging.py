@@ -6,12 +6,14 @@ tree; the repository root is the collection root, so they work on a copy of it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BUILD = REPO / "build"
+# WHATSMINER_BUILD_DIR lets two runs side by side (e.g. two developers' test runs) use their own copies.
+BUILD = Path(os.environ.get("WHATSMINER_BUILD_DIR") or REPO / "build").resolve()
 COLLECTION_ROOT = BUILD / "collections"
 STAGED = COLLECTION_ROOT / "ansible_collections" / "hashfarm" / "whatsminer"
 
