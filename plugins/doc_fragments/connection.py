@@ -12,7 +12,7 @@ class ModuleDocFragment:
 options:
   host:
     description:
-      - Address (IP or DNS name) of the miner's API.
+      - Address (IP or DNS name) of the miner's API, without a scheme or port (see O(port)).
       - The modules run on the Ansible controller and open TCP connections to this address, so it
         is usually V({{ ansible_host }}) set once through O(ignore:module_defaults) for the
         C(group/hashfarm.whatsminer.whatsminer) action group.
@@ -31,6 +31,9 @@ options:
         not need it.
       - Privileged commands work only after the default password V(admin) was changed and the
         write API was enabled in WhatsMinerTool (Remote Ctrl > Miner API Switch > Enable).
+      - Printable ASCII without whitespace, quotes or backslashes, at most 128 characters (the
+        firmware itself takes letters, digits and underscores). Checked before the miner is
+        contacted; an empty value counts as not set.
       - If not set, the value of the E(WHATSMINER_PASSWORD) environment variable is used instead.
     type: str
   timeout:

@@ -18,7 +18,11 @@ Retries: a read is retried (``retries`` times, ``retry_delay`` apart) when the c
 (refused, timed out, reset, closed without a reply, or btminer restarting). A privileged command is
 retried only when its connection could not even be opened, i.e. nothing was sent; it is never
 resent blindly, except once with a fresh token after code 135, which the miner sends before
-running anything.
+running anything. ``get_token`` is retried like a privileged command: every one the miner
+receives spends one of the tokens it grants per IP address.
+
+Replies are parsed tolerantly (``_parsing``), but a truncated reply raises unless
+``accept_truncated`` is set: a partial pool list or status must not pass for the whole.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     is_btminer_down_text,
     is_complete_document,
     is_success,
-    parse_reply,
+    parse_reply_detailed,
     reply_code,
     reply_message,
     reply_status,
@@ -115,6 +119,11 @@ class WhatsminerClient:
         retry_delay: Seconds between attempts.
         no_reply_wait: Seconds to wait for a reply with ``expect_reply=False`` (capped by ``timeout``).
         max_reply_bytes: Largest reply accepted; a larger one raises ``MalformedReplyError``.
+        accept_truncated: Whether a truncated reply (cut off before its JSON document ends: the
+            miner closed early or its send buffer overflowed) is taken as the part that arrived.
+            ``False`` (the default) raises ``MalformedReplyError`` instead, so that nothing is
+            decided from a partial pool list or status; fact gathering salvages what arrived.
+        truncated_replies: Commands whose truncated reply was accepted (``accept_truncated``).
         connections_opened: TCP connections established so far.
         tokens_requested: ``get_token`` requests made so far.
         commands_sent: Command names sent, one entry per request on the wire (no parameters).
@@ -133,6 +142,7 @@ class WhatsminerClient:
         retry_delay: float = DEFAULT_RETRY_DELAY,
         no_reply_wait: float = DEFAULT_NO_REPLY_WAIT,
         max_reply_bytes: int = MAX_REPLY_BYTES,
+        accept_truncated: bool = False,
     ) -> None:
         if not host or not isinstance(host, str):
             raise ValueError("host must be a non-empty string")
@@ -147,6 +157,8 @@ class WhatsminerClient:
         self.retry_delay = float(retry_delay)
         self.no_reply_wait = float(no_reply_wait)
         self.max_reply_bytes = int(max_reply_bytes)
+        self.accept_truncated = bool(accept_truncated)
+        self.truncated_replies: list[str] = []
         self.connections_opened = 0
         self.tokens_requested = 0
         self.commands_sent: list[str] = []
@@ -232,9 +244,9 @@ class WhatsminerClient:
     # -----------------------------------------------------------------------------------------
     # Reads
 
-    def _read_reply(self, wire_command: str, payload: bytes) -> dict[str, Any]:
-        """Send a plaintext request (retrying connection failures) and parse the reply."""
-        raw = self._transact(wire_command, payload, idempotent=True, wait=self.timeout)
+    def _read_reply(self, wire_command: str, payload: bytes, *, idempotent: bool = True) -> dict[str, Any]:
+        """Send a plaintext request (retrying connection failures; only unsent ones unless ``idempotent``) and parse the reply."""
+        raw = self._transact(wire_command, payload, idempotent=idempotent, wait=self.timeout, write=False)
         return self._parse(raw, wire_command)
 
     def _read_joined(self, commands: list[str]) -> dict[str, dict[str, Any]]:
@@ -258,7 +270,9 @@ class WhatsminerClient:
         if self._session is not None:
             return self._session
         self.tokens_requested += 1
-        reply = self._read_reply("get_token", _encode({"cmd": "get_token"}))
+        # Every get_token the miner receives spends one of the tokens it grants per IP address
+        # (code 136 after 32 in 30 minutes), so it is tried again only when it was never sent.
+        reply = self._read_reply("get_token", _encode({"cmd": "get_token"}), idempotent=False)
         self._raise_for_status(reply, "get_token", encrypted=False)
         # Real miners answer Code 134, one documentation example shows 133: only the fields matter.
         fields = reply_message(reply)
@@ -304,11 +318,20 @@ class WhatsminerClient:
     # Envelope and status
 
     def _parse(self, raw: bytes, command: str) -> dict[str, Any]:
-        """``parse_reply`` with the miner and the command added to its errors."""
+        """``parse_reply`` with the miner and the command added to its errors; a truncated reply only with ``accept_truncated``."""
         try:
-            return parse_reply(raw)
+            document, truncated = parse_reply_detailed(raw)
         except MalformedReplyError as exc:
             raise exc.add_context(self.host, self.port, command)
+        if truncated:
+            if not self.accept_truncated:
+                raise MalformedReplyError(
+                    f"the reply was cut off after {len(raw)} bytes, before its JSON document ends (the connection closed early "
+                    "or the firmware's send buffer overflowed), so it cannot be trusted to be complete",
+                    excerpt=excerpt(raw), host=self.host, port=self.port, command=command,
+                )
+            self.truncated_replies.append(command)
+        return document
 
     def _raise_for_status(self, reply: dict[str, Any], command: str, *, encrypted: bool) -> None:
         """Raise the typed error matching an unsuccessful reply; return when STATUS is S or I."""
@@ -344,11 +367,12 @@ class WhatsminerClient:
     # -----------------------------------------------------------------------------------------
     # Transport
 
-    def _transact(self, wire_command: str, payload: bytes, *, idempotent: bool, wait: float) -> bytes:
+    def _transact(self, wire_command: str, payload: bytes, *, idempotent: bool, wait: float, write: bool | None = None) -> bytes:
         """Exchange ``payload`` for the raw reply, retrying connection failures where that is safe.
 
         ``idempotent`` requests (reads) are retried after any connection-level failure; others
-        only when their connection was never established.
+        only when their connection was never established. ``write`` (default: not ``idempotent``)
+        marks a request whose effect a lost reply leaves unknown.
         """
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
@@ -357,7 +381,7 @@ class WhatsminerClient:
             except _ExchangeFailure as failure:
                 safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
                 if not safe_to_retry or attempt == attempts:
-                    raise self._connection_error(failure, wire_command, attempt, wait, write=not idempotent) from failure
+                    raise self._connection_error(failure, wire_command, attempt, wait, write=not idempotent if write is None else write) from failure
             time.sleep(self.retry_delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -377,6 +401,8 @@ class WhatsminerClient:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except socket.gaierror as exc:
             raise _ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
+        except ValueError as exc:  # e.g. an IDNA label longer than 63 characters, an embedded NUL
+            raise _ExchangeFailure(f"the host is not a valid address or host name ({exc})", request_sent=False, retryable=False) from exc
         except socket.timeout as exc:
             raise _ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
         except OSError as exc:

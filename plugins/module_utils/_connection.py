@@ -8,10 +8,16 @@ Each module describes only its own options and a ``logic(client, params, check_m
 function that returns the result dict. ``run_module`` adds the connection options, builds the
 client, and turns the client's typed errors into ``fail_json`` with an actionable message, so no
 module repeats that and no traceback reaches the user.
+
+The action plugins of the same names run the same ``logic`` in the controller's worker process
+(``plugin_utils/_in_process.py``) with ``module_argument_spec``, ``execute`` and
+``failure_result`` from here, which are free of ``AnsibleModule``.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -22,6 +28,13 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
 DEFAULT_PORT = 4028
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
+MAX_HOST_LENGTH = 253
+MAX_ADMIN_PASSWORD_LENGTH = 128
+# Printable ASCII without space; quotes and backslashes could break the firmware's configuration
+# files and scripts, so they are refused as well (pool values and the admin password).
+FORBIDDEN_CHARACTERS = frozenset("\"'`\\")
+_HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
 
 
 class ModuleFailure(Exception):
@@ -44,16 +57,64 @@ def connection_argument_spec() -> dict:
     }
 
 
+def module_argument_spec(argument_spec: dict) -> dict:
+    """The complete argument spec of a module: its own options and the connection options.
+
+    The module (``run_module``) and its action plugin (``plugin_utils/_in_process.py``) both
+    validate against this spec.
+    """
+    spec = dict(argument_spec)
+    spec.update(connection_argument_spec())
+    return spec
+
+
+def character_problem(text: str) -> str | None:
+    """Why ``text`` has characters the miner cannot take (printable ASCII only, no whitespace, quotes or backslashes), or ``None``."""
+    for character in text:
+        if character.isspace():
+            return "must not contain spaces or other whitespace"
+        if not " " < character < "\x7f":
+            return "must contain printable ASCII characters only (no control or non-ASCII characters)"
+        if character in FORBIDDEN_CHARACTERS:
+            return "must not contain quotes (\", ', `) or backslashes"
+    return None
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is neither an IP address nor a DNS name, or ``None``."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if len(host) > MAX_HOST_LENGTH:
+        return f"is longer than {MAX_HOST_LENGTH} characters"
+    if re.fullmatch(r"[0-9.]+", host):
+        return "is not a valid IPv4 address"
+    if not _HOST_NAME.fullmatch(host):
+        return "must be the miner's IP address or DNS name (letters, digits, hyphens and dots), without a scheme, port or spaces"
+    return None
+
+
 def validate_connection_params(params: dict) -> None:
-    """Reject connection values no miner can take, before anything is sent."""
-    if not str(params["host"]).strip():
+    """Reject connection values no miner can take, before anything is sent. Never quotes the password."""
+    host = str(params["host"]).strip()
+    if not host:
         raise ModuleFailure("host must not be empty: give the miner's address (or set WHATSMINER_HOST)")
-    if not 1 <= params["port"] <= 65535:
+    problem = host_problem(host)
+    if problem:
+        raise ModuleFailure(f"host {problem}, got {host[:80]!r}")
+    if isinstance(params["port"], bool) or not 1 <= params["port"] <= 65535:
         raise ModuleFailure(f"port must be between 1 and 65535, got {params['port']}")
     if not 0 < params["timeout"] <= 300:
         raise ModuleFailure(f"timeout must be more than 0 and at most 300 seconds, got {params['timeout']}")
-    if not 0 <= params["retries"] <= 10:
+    if isinstance(params["retries"], bool) or not 0 <= params["retries"] <= 10:
         raise ModuleFailure(f"retries must be between 0 and 10, got {params['retries']}")
+    password = params.get("password")
+    if password:  # empty means not given: reads need no admin password
+        problem = character_problem(password) if len(password) <= MAX_ADMIN_PASSWORD_LENGTH else f"is longer than {MAX_ADMIN_PASSWORD_LENGTH} characters"
+        if problem:
+            raise ModuleFailure(f"password (the miner's admin password) {problem}; its value is not shown")
 
 
 def client_from_params(params: dict) -> WhatsminerClient:
@@ -99,9 +160,7 @@ def failure_result(error: Exception) -> dict:
 
 def run_module(argument_spec: dict, logic: Logic, **module_options: Any) -> None:
     """Build the AnsibleModule, run ``logic`` and exit with its result or an actionable failure."""
-    spec = dict(argument_spec)
-    spec.update(connection_argument_spec())
-    module = AnsibleModule(argument_spec=spec, **module_options)
+    module = AnsibleModule(argument_spec=module_argument_spec(argument_spec), **module_options)
     try:
         result = execute(logic, module.params, module.check_mode, module._diff)  # pylint: disable=protected-access
     except (WhatsminerError, ModuleFailure) as error:

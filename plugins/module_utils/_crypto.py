@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Token derivation and encryption of the Whatsminer privileged (write) API 2.x.
+"""Token derivation and encryption of the Whatsminer privileged (write) API 2.x, and of API 3.
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
@@ -13,6 +13,12 @@ From the ``get_token`` reply (``time``, ``salt``, ``newsalt``) and the admin pas
 
 A request is ``{"enc": 1, "data": base64(AES(zero-padded json.dumps({"cmd": ..., params..., "token": sign})))}``;
 an encrypted reply is ``{"enc": "<base64>"}``.
+
+API 3 (firmware after 2024-11, port 4433; protocol reference section 7.2) signs every ``set.*``
+command on its own: ``key`` = ``sha256(command + password + salt + str(ts))`` (32 raw bytes, the
+salt from ``get.device.info``), ``token`` = the first 8 characters of ``base64(key)``; sensitive
+parameters (``set.miner.pools``) are ``base64(AES-256-ECB(key, PKCS#7-padded JSON))``. Only the
+parameter encryption needs a third-party library.
 
 The third-party libraries (passlib or its fork libpass for md5-crypt, pycryptodome for AES) are
 imported inside the functions that need them, so reading from a miner never imports them and a
@@ -146,3 +152,35 @@ def decrypt_reply(session: TokenSession, encrypted: str) -> bytes:
     aes = _aes_module()
     cipher = aes.new(session.aes_key, aes.MODE_ECB)
     return _strip_padding(cipher.decrypt(ciphertext))
+
+
+# ---------------------------------------------------------------------------------------------
+# API 3 (port 4433)
+
+V3_TOKEN_LENGTH = 8
+
+
+def v3_command_key(command: str, password: str, salt: str, ts: int) -> bytes:
+    """Return the per-command key of API 3: the raw SHA-256 of ``command + password + salt + str(ts)``.
+
+    The token is derived from it (``v3_token``) and it is the AES-256 key of encrypted parameters.
+    """
+    return hashlib.sha256(f"{command}{password}{salt}{ts}".encode("utf-8")).digest()
+
+
+def v3_token(key: bytes) -> str:
+    """Return the API 3 token sent with a command: the first 8 characters of ``base64(key)``."""
+    return base64.b64encode(key).decode("ascii")[:V3_TOKEN_LENGTH]
+
+
+def v3_encrypt_param(key: bytes, text: str) -> str:
+    """Return ``base64(AES-256-ECB(key, text))`` with PKCS#7 padding, the ``param`` of a sensitive API 3 command.
+
+    Raises:
+        MissingLibraryError: pycryptodome is not installed.
+    """
+    plaintext = text.encode("utf-8")
+    pad = AES_BLOCK_SIZE - len(plaintext) % AES_BLOCK_SIZE
+    plaintext += bytes([pad]) * pad
+    aes = _aes_module()
+    return base64.b64encode(aes.new(key, aes.MODE_ECB).encrypt(plaintext)).decode("ascii")

@@ -241,3 +241,19 @@ class MissingLibraryError(WhatsminerError):
     def advice(self) -> str:
         """How to install it."""
         return f"Install it in the Python environment that runs Ansible, e.g. 'pip install {self.library}'."
+
+
+def write_outcome_unknown(error: WhatsminerError, command: str) -> bool:
+    """Whether ``error`` ended the write ``command`` after the miner may have run it.
+
+    True when the request went out and its reply was lost (closed, reset, timed out) or could not
+    be read (garbled, cut off): the miner may have applied the command, so only reading its state
+    back tells. False for everything that shows the command did not run: the connection never
+    opened, btminer was not there to run it (``Socket connect failed``), an error reply, or an
+    error of another request (such as ``get_token`` before the write).
+    """
+    if error.command != command or isinstance(error, MinerRestartingError):
+        return False
+    if isinstance(error, MinerConnectionError):
+        return error.write and error.request_sent
+    return isinstance(error, MalformedReplyError)

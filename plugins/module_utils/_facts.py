@@ -3,6 +3,9 @@
 """Fact gathering of whatsminer_facts: which commands each subset needs, and the facts they make.
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+``ARGUMENT_SPEC`` and ``logic`` at the end are the module itself: the module file and its action
+plugin (which runs it in the controller's worker) both run these objects.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ class FactGatherer:
 
     Joinable reads go out as one joined request; the API daemon's commands go out one by one.
     A command the firmware does not know (code 14) or rejects degrades only the facts that need
-    it, with a warning; a miner that does not answer at all fails the whole gathering.
+    it, with a warning; a miner that does not answer at all, or whose every answer is an error or
+    unreadable, fails the whole gathering. A reply the miner cut off is used for what it holds,
+    with a warning that the facts from it may be incomplete.
     """
 
     def __init__(self, client: Any, address: str | None = None) -> None:
@@ -124,7 +129,11 @@ class FactGatherer:
         return bool(version) and version.split(".")[0] == "1"
 
     def gather(self, subsets: list[str]) -> dict:
-        """Return the ``ansible_facts`` dict of the given subsets."""
+        """Return the ``ansible_facts`` dict of the given subsets.
+
+        Raises:
+            ModuleFailure: no command the subsets need was answered (every reply was an error or unreadable).
+        """
         joinable = sorted({command for subset in subsets for command in JOINABLE_COMMANDS[subset]})
         separate = [command for subset in subsets for command in SEPARATE_COMMANDS[subset]]
         if "get_version" in separate:  # the API generation tells which other commands exist
@@ -138,6 +147,13 @@ class FactGatherer:
             self._read_separately(command)
         if "errors" in subsets and self.replies.get("get_error_code") is None:
             self._read_joined(["summary"])
+        if self.replies and not any(self.replies.values()):
+            raise ModuleFailure(
+                f"{self._miner()} answered none of the commands the facts need ({', '.join(self.replies)}) with a usable reply, "
+                f"so there are no facts. The first failure: {self.warnings[0] if self.warnings else 'none recorded'}"
+            )
+        for command in dict.fromkeys(getattr(self.client, "truncated_replies", [])):
+            self.warnings.append(f"{self._miner()}: the reply to {command} was cut off; the facts from it may be incomplete")
 
         facts: dict[str, Any] = {"whatsminer_gather_subset": list(subsets)}
         for subset in subsets:
@@ -174,6 +190,21 @@ class FactGatherer:
 def gather_facts(client: Any, params: dict) -> dict:
     """The whole result of whatsminer_facts for one miner (``ansible_facts`` and ``warnings``)."""
     subsets = resolve_subsets(params["gather_subset"])
+    client.accept_truncated = True  # salvage what a cut-off reply holds (with a warning), as other clients do
     gatherer = FactGatherer(client, address=params["host"])
     facts = gatherer.gather(subsets)
     return {"changed": False, "ansible_facts": facts, "warnings": gatherer.warnings}
+
+
+# ---------------------------------------------------------------------------------------------
+# The module: its own options (the connection options are added) and its logic
+
+
+ARGUMENT_SPEC = {
+    "gather_subset": {"type": "list", "elements": "str", "default": ["all"]},
+}
+
+
+def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:  # pylint: disable=unused-argument
+    """Gather the requested facts (the same in check mode: the module only reads)."""
+    return gather_facts(client, params)

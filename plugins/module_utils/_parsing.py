@@ -17,7 +17,8 @@ never touches valid parts of the document. It repairs:
 * bare ``inf``/``nan`` (and ``NaN``/``Infinity``) - become ``null`` (``None``);
 * a list written like a dict (``"error_code":["329":"2022-01-17 11:28:11"]``, API 2.0.4) - that list,
   and only that list, becomes an object;
-* a truncated reply (the miner's send buffer overflowed) - cut after the last complete member and closed;
+* a truncated reply (the miner's send buffer overflowed) - cut after the last complete member and closed
+  (``parse_reply_detailed`` says when it did that, so that a caller can refuse the partial document);
 * control characters (e.g. a newline) inside string values - kept as they are (parsed with
   ``strict=False``) instead of being deleted.
 
@@ -38,6 +39,8 @@ JOINABLE_COMMANDS = frozenset({"summary", "pools", "devs", "edevs", "devdetails"
 # Plain-text reply of the api daemon while btminer (the mining program) is down or restarting.
 BTMINER_DOWN_TEXT = b"Socket connect failed"
 EXCERPT_LENGTH = 120
+#: Real replies nest 5 levels at most; a deeper document is hostile (and would exhaust the stack).
+MAX_NESTING = 64
 
 # A JSON string literal: quote, then runs of ordinary characters and backslash escapes, then quote.
 _STRING_LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -75,7 +78,7 @@ def is_complete_document(data: bytes) -> bool:
         return False
     try:
         json.loads(text, strict=False, parse_constant=_non_finite_to_none)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -103,6 +106,11 @@ def repair_json(text: str) -> str:
     meant for ``json.loads(..., strict=False)``; it may still be invalid when the damage is of
     another kind, and then the parse fails as it should.
     """
+    return _repair(text)[0]
+
+
+def _repair(text: str) -> tuple[str, bool]:
+    """``repair_json``, and whether the document was cut short (a truncated reply closed after its last complete member)."""
     out: list[str] = []
     stack: list[_Container] = []
     # Kind of the last significant token: start, open, comma, colon or value.
@@ -172,10 +180,11 @@ def repair_json(text: str) -> str:
             continue
         index += 1
 
-    if (truncated or stack) and last_comma is not None:
+    cut_short = (truncated or bool(stack)) and last_comma is not None
+    if cut_short:
         cut, open_containers = last_comma
         out = out[:cut] + [container.closer for container in reversed(open_containers)]
-    return "".join(out)
+    return "".join(out), cut_short
 
 
 def parse_reply(data: bytes) -> dict[str, Any]:
@@ -184,19 +193,50 @@ def parse_reply(data: bytes) -> dict[str, Any]:
     Raises:
         MalformedReplyError: the reply is not a JSON object even after the repairs.
     """
+    return parse_reply_detailed(data)[0]
+
+
+def parse_reply_detailed(data: bytes) -> tuple[dict[str, Any], bool]:
+    """``parse_reply``, and whether the reply was truncated, i.e. the dict holds only its first part.
+
+    A truncated reply parses to the members before the cut. That salvages a reply the firmware
+    cut off, but its lists may lack entries and its objects fields, so a caller that decides
+    from a reply (what to write, whether it is written) must not take it for the whole.
+
+    Raises:
+        MalformedReplyError: the reply is not a JSON object even after the repairs.
+    """
     text = data.decode("utf-8", errors="replace")
+    cut_short = False
     try:
         document = json.loads(text, parse_constant=_non_finite_to_none)
-    except ValueError:
-        repaired = repair_json(text)
+    except (ValueError, RecursionError):
+        repaired, cut_short = _repair(text)
         try:
             document = json.loads(repaired, strict=False, parse_constant=_non_finite_to_none)
-        except ValueError as exc:
-            reason = f"the reply is not valid JSON, even after repairs ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else "the reply is not valid JSON"
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                reason = f"the reply is not valid JSON, even after repairs ({exc.msg})"
+            else:
+                reason = "the reply is not valid JSON" if isinstance(exc, ValueError) else f"the reply is nested more than {MAX_NESTING} levels deep"
             raise MalformedReplyError(reason, excerpt=excerpt(text)) from None
     if not isinstance(document, dict):
         raise MalformedReplyError("the reply is not a JSON object", excerpt=excerpt(text))
-    return document
+    if _nesting(document) > MAX_NESTING:
+        raise MalformedReplyError(f"the reply is nested more than {MAX_NESTING} levels deep", excerpt=excerpt(text))
+    return document, cut_short
+
+
+def _nesting(document: Any) -> int:
+    """How many levels of lists and objects ``document`` nests (without recursion)."""
+    deepest = 0
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 # ---------------------------------------------------------------------------------------------

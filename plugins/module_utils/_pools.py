@@ -23,6 +23,9 @@ Decisions (documented for users in the module):
 * Users are compared exactly (pool accounts may be case sensitive), after stripping whitespace.
 * The miner never reports pool passwords, so they are never compared; ``update_password`` says
   when they are sent.
+
+``ARGUMENT_SPEC`` and ``logic`` at the end are the module itself: the module file and its action
+plugin (which runs it in the controller's worker) both run these objects.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import re
 import time
 from typing import Any, Callable, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError, write_outcome_unknown
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
 
 POOL_SLOTS = 3
@@ -46,9 +49,6 @@ DEFAULT_POOL_PASSWORD = "x"
 MAX_URL_LENGTH = 240
 MAX_USER_LENGTH = 128
 MAX_PASSWORD_LENGTH = 128
-# Printable ASCII without space; quotes and backslashes could break the firmware's configuration
-# files and scripts, so they are refused as well.
-FORBIDDEN_CHARACTERS = frozenset("\"'`\\")
 UPDATE_PASSWORD_CHOICES = ("on_create", "always")
 UPDATE_POOLS = "update_pools"
 DEFAULT_VERIFY_TIMEOUT = 10.0
@@ -219,25 +219,13 @@ def describe(pools: list[dict]) -> str:
 # Validation (pure)
 
 
-def _character_problem(text: str) -> str | None:
-    """Why ``text`` has characters the miner cannot take, or ``None``."""
-    for character in text:
-        if character.isspace():
-            return "must not contain spaces or other whitespace"
-        if not " " < character < "\x7f":
-            return "must contain printable ASCII characters only (no control or non-ASCII characters)"
-        if character in FORBIDDEN_CHARACTERS:
-            return "must not contain quotes (\", ', `) or backslashes"
-    return None
-
-
 def _url_problem(url: Any) -> str | None:
     if url is None or not str(url).strip():
         return "is required, for example stratum+tcp://pool.example.com:3333"
     text = str(url).strip()
     if len(text) > MAX_URL_LENGTH:
         return f"is longer than {MAX_URL_LENGTH} characters"
-    problem = _character_problem(text)
+    problem = character_problem(text)
     if problem:
         return problem
     try:
@@ -256,7 +244,7 @@ def _user_problem(user: Any) -> str | None:
     text = str(user).strip()
     if len(text) > MAX_USER_LENGTH:
         return f"is longer than {MAX_USER_LENGTH} characters"
-    return _character_problem(text)
+    return character_problem(text)
 
 
 def _password_problem(password: Any) -> str | None:
@@ -268,7 +256,7 @@ def _password_problem(password: Any) -> str | None:
         return f"must not be empty (use {DEFAULT_POOL_PASSWORD} when the pool does not check passwords)"
     if len(text) > MAX_PASSWORD_LENGTH:
         return f"is longer than {MAX_PASSWORD_LENGTH} characters"
-    return _character_problem(text)
+    return character_problem(text)
 
 
 def validate_pools(pools: Any) -> list[DesiredPool]:
@@ -409,26 +397,75 @@ def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: st
     Returns the result (``changed``, ``before``, ``pools``, ``commands``). In check mode nothing is
     written and no token is requested; the result is what a real run would report.
 
+    The write is decided and verified only from complete ``pools`` replies (a truncated one
+    raises): a cut-off list could hide a slot. When the reply to ``update_pools`` is lost or
+    unreadable after the request went out, the miner may have applied it, so the read-back
+    decides; the result then carries a warning.
+
     Raises:
         WhatsminerError: the miner refused or failed the read or the write (the client's message).
-        ModuleFailure: the miner accepted the write but did not show the pools within ``verify_timeout``.
+        ModuleFailure: the miner did not show the pools within ``verify_timeout`` after the write.
     """
+    client.accept_truncated = False
     plan = plan_pools(read_pools(client), desired, update_password)
     commands = [UPDATE_POOLS] if plan.write else []
     if check_mode or not plan.write:
         return {"changed": plan.write, "before": plan.before, "pools": plan.predicted_after, "commands": commands}
 
-    client.privileged(UPDATE_POOLS, **update_pools_parameters(plan.desired))
+    lost_reply = None
+    try:
+        client.privileged(UPDATE_POOLS, **update_pools_parameters(plan.desired))
+    except WhatsminerError as error:
+        if not write_outcome_unknown(error, UPDATE_POOLS):
+            raise
+        lost_reply = error
     matched, seen, last_error = wait_for_pools(client, plan.expected, verify_timeout)
     if not matched:
         shown = describe(seen) if seen is not None else "nothing (no pools read succeeded)"
+        sent = "sent update_pools, whose reply was lost" if lost_reply is not None else "accepted update_pools"
         message = (
-            f"Whatsminer {client.host}:{client.port} accepted update_pools, but within {verify_timeout:g} s it did not show the pools "
+            f"Whatsminer {client.host}:{client.port} {sent}, but within {verify_timeout:g} s it did not show the pools "
             f"that were sent. Sent: {describe(plan.expected)}. Last seen: {shown}."
         )
+        if lost_reply is not None:
+            message += f" The reply to update_pools: {lost_reply}"
         if last_error is not None:
             message += f" The last read failed: {last_error}"
         message += " Check the miner (web UI or whatsminer_facts) and run the task again; raise verify_timeout if the firmware applies pools slowly."
         changed = True if seen is None else not pools_equal(seen, plan.before)
         raise ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=commands)
-    return {"changed": True, "before": plan.before, "pools": seen, "commands": commands}
+    result = {"changed": True, "before": plan.before, "pools": seen, "commands": commands}
+    if lost_reply is not None:
+        result["warnings"] = [f"The reply to update_pools was lost, so the pools were verified by reading them back: {lost_reply}"]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The module: its own options (the connection options are added) and its logic
+
+
+ARGUMENT_SPEC = {
+    "pools": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "url": {"type": "str"},
+            "user": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+        },
+    },
+    # A choice, not a secret: no_log=False keeps Ansible from warning about the name.
+    "update_password": {"type": "str", "choices": list(UPDATE_PASSWORD_CHOICES), "default": "on_create", "no_log": False},
+    "verify_timeout": {"type": "float", "default": DEFAULT_VERIFY_TIMEOUT},
+}
+
+
+def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+    """Validate the desired pools (before the miner is contacted), then make the miner hold them."""
+    desired = validate_pools(params["pools"])
+    verify_timeout = validate_verify_timeout(params["verify_timeout"])
+    result = ensure_pools(client, desired, update_password=params["update_password"], check_mode=check_mode, verify_timeout=verify_timeout)
+    if diff:
+        result["diff"] = pools_diff(result["before"], result["pools"])
+    return result

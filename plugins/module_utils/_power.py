@@ -20,6 +20,9 @@ Three managed settings, named as in the results: ``mining`` (hashing or stopped)
   and shows what was applied so far plus the wanted settings that already matched
   (``wait_timeout`` seconds at most per wait). With ``wait=False`` only the wait after the last
   command is skipped.
+
+``ARGUMENT_SPEC`` and ``logic`` at the end are the module itself: the module file and its action
+plugin (which runs it in the controller's worker) both run these objects.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     CommandRejectedError,
-    MinerConnectionError,
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
+    write_outcome_unknown,
 )
 
 SETTINGS = ("mining", "mode", "power_limit_w")
@@ -188,7 +191,7 @@ def validate_power_params(params: dict) -> None:
     if all(params.get(name) is None for name in ("mining", "mode", "power_limit")):
         raise ModuleFailure("Nothing to manage: give at least one of mining, mode or power_limit")
     watts = params.get("power_limit")
-    if watts is not None and not MIN_POWER_LIMIT <= watts <= REMOVE_POWER_LIMIT:
+    if watts is not None and (isinstance(watts, bool) or not MIN_POWER_LIMIT <= watts <= REMOVE_POWER_LIMIT):
         raise ModuleFailure(
             f"power_limit must be a number of watts between {MIN_POWER_LIMIT} and {REMOVE_POWER_LIMIT - 1}, "
             f"or {REMOVE_POWER_LIMIT} to remove the limit; got {watts}"
@@ -280,6 +283,7 @@ class PowerTask:
         self.sleep = sleep
         self.before: Observation | None = None
         self.sent: list[Command] = []
+        self.warnings: list[str] = []
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -349,6 +353,8 @@ class PowerTask:
         After each command the miner must show what the commands so far set, and keep showing the
         wanted settings that already matched (a miner that was hashing must hash again after a
         restart), before the next command goes out. After the last one that is the whole wanted state.
+        A command whose reply was lost is verified even with ``wait=False``: only the miner can tell
+        whether it ran.
         """
         already = self.before or Observation()
         expected = {name: value for name, value in self.wanted.items() if already.shows({name: value})}
@@ -356,28 +362,26 @@ class PowerTask:
         for index, command in enumerate(commands):
             verify = self.wait or index < len(commands) - 1
             sent_at = self.clock()
-            send_error = self._send(command, verify)
+            lost_reply = self._send(command)
             self.sent.append(command)
             expected.update(command.sets)
-            if not verify:
+            if not verify and lost_reply is None:
                 return None
             outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.restarts_btminer else None)
             if not outcome.reached:
-                raise self._timeout_failure(command, expected, outcome, send_error)
+                raise self._timeout_failure(command, expected, outcome, lost_reply)
+            if lost_reply is not None:
+                self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
             observation = outcome.observation
         return observation
 
-    def _send(self, command: Command, verify: bool) -> WhatsminerError | None:
-        """Send one command. A lost reply of a sent write is returned (to be verified by reading back), other errors raise."""
+    def _send(self, command: Command) -> WhatsminerError | None:
+        """Send one command. The error of a sent write whose reply was lost or unreadable is returned (to be verified by reading back); other errors raise."""
         try:
             self.client.privileged(command.name, expect_reply=command.expect_reply, **command.parameters)
-        except MinerRestartingError as error:
-            raise self._send_failure(command, error) from None
-        except MinerConnectionError as error:
-            if verify and error.request_sent:
-                return error
-            raise self._send_failure(command, error) from None
         except WhatsminerError as error:
+            if write_outcome_unknown(error, command.name):
+                return error
             raise self._send_failure(command, error) from None
         return None
 
@@ -425,16 +429,21 @@ class PowerTask:
         miner = {"host": error.host, "port": error.port, "command": error.command, "code": error.code}
         return ModuleFailure(message, miner=miner, **self._details())
 
-    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: WaitOutcome, send_error: WhatsminerError | None) -> ModuleFailure:
-        last_error = outcome.last_error or send_error
+    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: WaitOutcome, lost_reply: WhatsminerError | None) -> ModuleFailure:
+        """The failure of a wait that ended without the wanted state; ``changed`` from what the miner showed."""
         message = (
             f"{self._miner()} did not show the wanted state within wait_timeout ({self.wait_timeout:g} s) after {command.name}. "
             f"Sent: {self._sent_names()}. Wanted: {describe(expected)}. Last seen: {self._seen(outcome.observation)}. "
-            f"Last error: {last_error or 'none'}. "
-            "Raise wait_timeout if btminer needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power)."
+            f"Last error: {outcome.last_error or 'none'}. "
         )
+        if lost_reply is not None:
+            message += f"The reply to {command.name} was lost, so it may not have run: {lost_reply} "
+        message += "Raise wait_timeout if btminer needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power)."
         last_seen = outcome.observation.settings() if outcome.observation else None
-        return ModuleFailure(message, **self._details(wanted=dict(expected), last_seen=last_seen))
+        # Every command before this one was verified; this one changed something if the miner
+        # shows other settings than before (unknown when no read succeeded: then it may have).
+        changed = len(self.sent) > 1 or last_seen is None or self.before is None or last_seen != self.before.settings()
+        return ModuleFailure(message, **self._details(wanted=dict(expected), last_seen=last_seen, changed=changed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,6 +453,7 @@ class PowerTask:
 def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
     """The result of whatsminer_power for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
     validate_power_params(params)
+    client.accept_truncated = False  # never decide from a cut-off summary or status
     task = PowerTask(client, wanted_settings(params), wait=params.get("wait", True), wait_timeout=params.get("wait_timeout", 300.0), **task_options)
     before = task.read_current()
     try:
@@ -468,6 +478,26 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
         "commands": [command.as_result() for command in commands],
         "verified": verified,
     }
+    if task.warnings:
+        result["warnings"] = task.warnings
     if diff:
         result["diff"] = {"before": before.settings(), "after": dict(after)}
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The module: its own options (the connection options are added) and its logic
+
+
+ARGUMENT_SPEC = {
+    "mining": {"type": "bool"},
+    "mode": {"type": "str", "choices": list(MODE_COMMANDS)},
+    "power_limit": {"type": "int"},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 300.0},
+}
+
+
+def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+    """Bring mining, power mode and power limit to the wanted state (or predict it in check mode)."""
+    return manage_power(client, params, check_mode, diff)

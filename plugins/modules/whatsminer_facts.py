@@ -38,6 +38,7 @@ options:
     default: [all]
 extends_documentation_fragment:
   - hashfarm.whatsminer.connection
+  - hashfarm.whatsminer.execution
   - hashfarm.whatsminer.attributes
   - hashfarm.whatsminer.attributes.actiongroup_whatsminer
   - hashfarm.whatsminer.attributes.facts
@@ -62,7 +63,10 @@ notes:
   - A command the firmware does not know (code 14) or rejects only leaves the facts that need it
     V(null), with a warning. Commands that 1.x firmware is known not to have (C(get_miner_info),
     C(get_error_code)) are not asked for, so their facts are V(null) without a warning.
-  - A miner that does not answer fails its own host only; the play goes on with the others.
+  - A miner that does not answer, or answers none of the commands with a usable reply (only errors
+    or unreadable replies), fails its own host only; the play goes on with the others.
+  - A reply the miner cut off (its send buffer overflowed, or the connection closed early) is used
+    for what it holds, with a warning that the facts from it may be incomplete.
 seealso:
   - module: ansible.builtin.setup
 """
@@ -329,16 +333,7 @@ ansible_facts:
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._facts import gather_facts
-
-ARGUMENT_SPEC = {
-    "gather_subset": {"type": "list", "elements": "str", "default": ["all"]},
-}
-
-
-def logic(client, params: dict, check_mode: bool, diff: bool) -> dict:  # pylint: disable=unused-argument
-    """Gather the requested facts (the same in check mode: the module only reads)."""
-    return gather_facts(client, params)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._facts import ARGUMENT_SPEC, logic
 
 
 def main() -> None:

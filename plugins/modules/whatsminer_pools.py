@@ -74,6 +74,7 @@ options:
     default: 10
 extends_documentation_fragment:
   - hashfarm.whatsminer.connection
+  - hashfarm.whatsminer.execution
   - hashfarm.whatsminer.attributes
   - hashfarm.whatsminer.attributes.actiongroup_whatsminer
   - hashfarm.whatsminer.attributes.idempotent
@@ -112,6 +113,12 @@ notes:
     without that effect.
   - Errors of the miner (write API disabled, wrong admin password, token limit, command
     rejected) fail the task with a message that says what to do.
+  - B(Lost replies.) When the reply to C(update_pools) is lost after the miner received the
+    command (it timed out, was cut, reset or garbled), the miner may have applied it, so the
+    pools are read back; the task reports a change, with a warning, only when the miner shows
+    the pools that were sent. C(update_pools) is never sent twice.
+  - The pools are compared and verified only from complete replies. A C(pools) reply cut off
+    before its end fails the task, as it may lack a slot.
 seealso:
   - module: hashfarm.whatsminer.whatsminer_facts
 """
@@ -194,40 +201,7 @@ commands:
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import (
-    DEFAULT_VERIFY_TIMEOUT,
-    UPDATE_PASSWORD_CHOICES,
-    ensure_pools,
-    pools_diff,
-    validate_pools,
-    validate_verify_timeout,
-)
-
-ARGUMENT_SPEC = {
-    "pools": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "url": {"type": "str"},
-            "user": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
-        },
-    },
-    # A choice, not a secret: no_log=False keeps Ansible from warning about the name.
-    "update_password": {"type": "str", "choices": list(UPDATE_PASSWORD_CHOICES), "default": "on_create", "no_log": False},
-    "verify_timeout": {"type": "float", "default": DEFAULT_VERIFY_TIMEOUT},
-}
-
-
-def logic(client, params: dict, check_mode: bool, diff: bool) -> dict:
-    """Validate the desired pools (before the miner is contacted), then make the miner hold them."""
-    desired = validate_pools(params["pools"])
-    verify_timeout = validate_verify_timeout(params["verify_timeout"])
-    result = ensure_pools(client, desired, update_password=params["update_password"], check_mode=check_mode, verify_timeout=verify_timeout)
-    if diff:
-        result["diff"] = pools_diff(result["before"], result["pools"])
-    return result
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import ARGUMENT_SPEC, logic
 
 
 def main() -> None:

@@ -59,7 +59,8 @@ options:
     description:
       - Whether to wait, after the last command, until the miner answers and shows the wanted state.
       - With V(false) the module returns right after sending the last command, without verifying
-        it. RV(after) is then the predicted state and RV(verified) is V(false).
+        it (unless the reply to it was lost, see the notes). RV(after) is then the predicted state
+        and RV(verified) is V(false).
       - When several commands are needed the module always waits between them, so that no command
         reaches a restarting btminer.
     type: bool
@@ -75,6 +76,7 @@ options:
     default: 300
 extends_documentation_fragment:
   - hashfarm.whatsminer.connection
+  - hashfarm.whatsminer.execution
   - hashfarm.whatsminer.attributes
   - hashfarm.whatsminer.attributes.actiongroup_whatsminer
   - hashfarm.whatsminer.attributes.idempotent
@@ -102,6 +104,9 @@ notes:
   - B(Errors.) A disabled write API, a wrong admin password, the miner's token limit and a refused
     command end the task with an actionable message. When commands were already applied before a
     failure the message says which ones, and the result has C(changed=true) and RV(commands).
+    When the reply to a command is lost after the miner received it (it timed out, was cut, reset
+    or garbled), the module reads the miner back, also with O(wait=false), and reports the change,
+    with a warning, only when the miner shows it.
   - A changed run requests one API token for all its commands; the admin password never appears in the output.
 seealso:
   - module: hashfarm.whatsminer.whatsminer_facts
@@ -208,20 +213,7 @@ verified:
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import manage_power
-
-ARGUMENT_SPEC = {
-    "mining": {"type": "bool"},
-    "mode": {"type": "str", "choices": ["low", "normal", "high"]},
-    "power_limit": {"type": "int"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "float", "default": 300.0},
-}
-
-
-def logic(client, params: dict, check_mode: bool, diff: bool) -> dict:
-    """Bring mining, power mode and power limit to the wanted state (or predict it in check mode)."""
-    return manage_power(client, params, check_mode, diff)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import ARGUMENT_SPEC, logic
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Stateful simulator of MicroBT Whatsminer miners (port-4028 API, firmware 1.4.x / 2.0.x / 2024).
+"""Stateful simulator of MicroBT Whatsminer miners: the port-4028 API of firmware 1.4.x / 2.0.x /
+2024, and API 3 (framed, port 4433) with the reduced port-4028 API of firmware ``3.x``.
 
 In-process use (tests)::
 
@@ -6,6 +7,7 @@ In-process use (tests)::
     with Fleet.start(count=3, profiles=["1.4.x", "2.0.x", "2024"], seed=1) as fleet:
         miner = fleet.miners[0]
         miner.host, miner.port, miner.state, miner.config, miner.log
+        # a 3.x miner also has miner.v3_port (its API 3 listener)
 
 Command line: ``python -m whatsminer_sim fleet --count 20 --inventory inv.yml``.
 The simulator is independent of the collection's client: it is the test oracle.

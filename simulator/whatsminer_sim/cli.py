@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Sequence
 
-from .fleet import ADDRESS_MODES, DEFAULT_BASE_PORT, RPC_PORT, Fleet
+from .fleet import ADDRESS_MODES, DEFAULT_BASE_PORT, RPC_PORT, V3_PORT, Fleet
 
 CLI_RESTART_SECONDS = 3.0
 CLI_REBOOT_SECONDS = 10.0
@@ -26,18 +26,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     fleet = commands.add_parser("fleet", help="start a fleet of simulated miners")
     fleet.add_argument("--count", type=int, default=3, help="number of miners (default 3)")
-    fleet.add_argument("--profiles", default="mixed", help="mixed, a profile (1.4.x, 2.0.x, 2024) or a comma list, cycled (default mixed)")
+    fleet.add_argument("--profiles", default="mixed",
+                       help="mixed (1.4.x, 2.0.x, 2024), a profile (1.4.x, 2.0.x, 2024, 3.x) or a comma list, cycled (default mixed)")
     fleet.add_argument("--models", default="", help="comma list of models cycled over the miners (default: per profile)")
     fleet.add_argument("--address-mode", choices=ADDRESS_MODES, default="ports",
                        help="ports: HOST:BASE_PORT+i; ips: 127.0.(1+i//254).(1+i%%254):PORT (default ports)")
     fleet.add_argument("--host", default="127.0.0.1", help="loopback address in ports mode (default 127.0.0.1)")
     fleet.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help=f"first port in ports mode (default {DEFAULT_BASE_PORT}; 0 = free ports)")
     fleet.add_argument("--port", type=int, default=RPC_PORT, help=f"port in ips mode (default {RPC_PORT})")
+    fleet.add_argument("--v3-port", type=int, default=V3_PORT,
+                       help=f"API 3 port of 3.x miners in ips mode (default {V3_PORT}); ports mode uses a free port per 3.x miner")
     fleet.add_argument("--inventory", help="write an Ansible inventory (YAML) here")
     fleet.add_argument("--control-port", type=int, default=0, help="control API port on 127.0.0.1 (default 0 = free port)")
     fleet.add_argument("--state-file", help="write the control port and fleet description (JSON) here once ready")
     fleet.add_argument("--lifetime", type=float, default=3600.0, help="exit after this many seconds (default 3600)")
-    fleet.add_argument("--password", default="admin", help="admin password of every miner (default admin)")
+    fleet.add_argument("--password", default="admin", help="API 2 admin password of every miner (default admin)")
+    fleet.add_argument("--v3-password", default="super", help="API 3 'super' account password of every miner (default super)")
     fleet.add_argument("--write-api", choices=("enabled", "disabled"), default="enabled", help="write API switch (default enabled)")
     fleet.add_argument("--seed", type=int, default=0, help="seed of identities, jitter and faults (default 0)")
     fleet.add_argument("--restart-seconds", type=float, default=CLI_RESTART_SECONDS, help=f"btminer restart window (default {CLI_RESTART_SECONDS})")
@@ -79,6 +83,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     fleet = Fleet.start(
         count=args.count, profiles=args.profiles, seed=args.seed, address_mode=args.address_mode,
         host=args.host, base_port=args.base_port, port=args.port, password=args.password,
+        v3_port=args.v3_port, v3_password=args.v3_password,
         write_api_enabled=args.write_api == "enabled",
         models=[name.strip() for name in args.models.split(",") if name.strip()] or None,
         config={"restart_seconds": args.restart_seconds, "reboot_seconds": args.reboot_seconds, "idle_timeout_s": args.idle_timeout},

@@ -28,6 +28,8 @@ class MinerConfig:
     during a restart: ``message`` (``Socket connect failed: Connection refused\\n``),
     ``refuse`` (the listener is closed for the window, so every connection is refused),
     ``reset`` (TCP reset after the request) or ``close`` (closed without a reply).
+    ``pools_apply_restart``: update_pools restarts btminer after replying, as firmware does that
+    restarts the mining program to apply new pools.
     """
 
     idle_timeout_s: float = 10.0
@@ -38,6 +40,7 @@ class MinerConfig:
     reboot_seconds: float = 1.0
     btminer_down_reply: str = "message"
     pools_apply_delay_s: float = 0.0
+    pools_apply_restart: bool = False
     write_locked_code: int = 45
     join_error_code: int = 14
     encrypt_token_errors: bool = False

@@ -22,6 +22,7 @@ from .state import initial_state
 ADDRESS_MODES = ("ports", "ips")
 DEFAULT_BASE_PORT = 40280
 RPC_PORT = 4028
+V3_PORT = 4433
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 
@@ -108,13 +109,18 @@ class Fleet:
         models: Sequence[str] | None = None,
         config: Mapping[str, Any] | None = None,
         control_port: int | None = None,
+        v3_port: int = V3_PORT,
+        v3_password: str = "super",
     ) -> Fleet:
         """Start ``count`` miners and return once all listen.
 
         ``profiles``: ``"mixed"``, a name, ``"1.4.x,2.0.x"`` or a list (cycled). ``models``: model
         names cycled over the miners (default: the profile's model). ``config``: MinerConfig
         fields applied to every miner (e.g. ``{"restart_seconds": 0.3}``). ``control_port``:
-        also serve the HTTP control API on 127.0.0.1 (0 = a free port).
+        also serve the HTTP control API on 127.0.0.1 (0 = a free port). ``password`` is the API 2
+        admin password, ``v3_password`` the API 3 ``super`` password. Miners with API 3 (profile
+        ``3.x``) also listen on ``v3_port`` in ips mode (0 = a free port) and on a free port in
+        ports mode (``miner.v3_port``).
         """
         if count < 1:
             raise ValueError("count must be >= 1")
@@ -134,8 +140,10 @@ class Fleet:
             state = initial_state(
                 index, seed, profile_names[index], model=models[index % len(models)] if models else None,
                 reported_ip=miner_host, password=password, write_api_enabled=write_api_enabled, now=wall,
+                v3_password=v3_password,
             )
-            fleet.miners.append(SimMiner(index, miner_name(index, count), miner_host, miner_port, state, miner_config, seed, loop))
+            miner_v3_port = v3_port if address_mode == "ips" else 0
+            fleet.miners.append(SimMiner(index, miner_name(index, count), miner_host, miner_port, state, miner_config, seed, loop, v3_port=miner_v3_port))
         thread.start()
         try:
             asyncio.run_coroutine_threadsafe(fleet._start_all(control_port), loop).result(START_TIMEOUT_S)
@@ -193,15 +201,18 @@ class Fleet:
         """The fleet as JSON: addresses and profiles (``full``: every miner's state too)."""
         miners = [
             miner.describe() if full else {
-                "name": miner.name, "host": miner.host, "port": miner.port, "profile": miner.profile,
-                "model": miner.state.model,
+                "name": miner.name, "host": miner.host, "port": miner.port, "v3_port": miner.api3_port,
+                "profile": miner.profile, "model": miner.state.model,
             }
             for miner in self.miners
         ]
         return {"count": len(self.miners), "address_mode": self.address_mode, "control_port": self.control_port, "miners": miners}
 
     def inventory_yaml(self) -> str:
-        """An Ansible inventory (YAML) with group ``miners``: one host per miner."""
+        """An Ansible inventory (YAML) with group ``miners``: one host per miner.
+
+        Miners with API 3 also get ``whatsminer_v3_port`` (the API 3 listener's port).
+        """
         lines = [
             "# Ansible inventory written by whatsminer_sim: simulated miners on loopback.",
             "miners:",
@@ -217,6 +228,9 @@ class Fleet:
                 f"      whatsminer_port: {miner.port}",
                 f'      whatsminer_profile: "{miner.profile}"',
             ]
+            v3_port = miner.api3_port
+            if v3_port is not None:
+                lines.append(f"      whatsminer_v3_port: {v3_port}")
         return "\n".join(lines) + "\n"
 
     def write_inventory(self, path: str) -> None:

@@ -1,4 +1,8 @@
-"""One simulated miner: its listener, connections, timed effects and thread-safe accessors.
+"""One simulated miner: its listeners, connections, timed effects and thread-safe accessors.
+
+A miner has the port-4028 listener (API 1.x/2.x, ``protocol.py``) and, when its firmware
+profile has API 3 (``FirmwareProfile.v3_port``), a second listener for the framed API 3
+(``v3_protocol.py``). Both answer from the same true state.
 
 Threading model: the asyncio loop runs in one background thread and serves every miner.
 All protocol handling happens on that thread with the miner's lock held; tests and the
@@ -18,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine, Iterable
 
+from . import v3_protocol
 from .auth import TokenTable
 from .config import MinerConfig
 from .faults import Fault, garbage_bytes, render
@@ -42,6 +47,8 @@ class LogEntry:
     code: int | None
     encrypted: bool
     replied: bool
+    #: Which listener got it: 2 = the port-4028 API, 3 = the API 3 listener.
+    api: int = 2
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -56,19 +63,27 @@ class Counters:
     requests: int = 0
     privileged_requests: int = 0
     tokens_issued: int = 0
+    v3_connections: int = 0
+    v3_requests: int = 0
+    v3_privileged_requests: int = 0
 
 
 class SimMiner:
-    """A simulated Whatsminer listening on ``host:port``."""
+    """A simulated Whatsminer listening on ``host:port`` (and ``host:v3_port`` with API 3).
+
+    ``v3_port`` is where the API 3 listener opens while the profile has API 3 (0 = a free port,
+    fixed on first bind); it stays closed for API 2 profiles.
+    """
 
     def __init__(
         self, index: int, name: str, host: str, port: int, state: MinerState, config: MinerConfig,
-        seed: int, loop: asyncio.AbstractEventLoop,
+        seed: int, loop: asyncio.AbstractEventLoop, v3_port: int = 0,
     ) -> None:
         self.index = index
         self.name = name
         self.host = host
         self.port = port
+        self.v3_port = v3_port
         self._loop = loop
         self._lock = threading.RLock()
         self._state = state
@@ -81,7 +96,10 @@ class SimMiner:
         self._log: list[LogEntry] = []
         self._jitter_key = f"{seed}:{index}"
         self._handler = RequestHandler(self)
+        self._v3_handler = v3_protocol.RequestHandler(self)
         self._server: asyncio.AbstractServer | None = None
+        self._v3_server: asyncio.AbstractServer | None = None
+        self._v3_open_connections = 0
         self._listener_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
@@ -121,11 +139,40 @@ class SimMiner:
         """Whether the TCP listener is open right now."""
         return self._server is not None
 
-    def set_state(self, **changes: Any) -> MinerState:
-        """Change true-state fields directly (not through the protocol); returns a snapshot."""
+    @property
+    def api3_port(self) -> int | None:
+        """The API 3 port while the profile has API 3, else None."""
         with self._lock:
+            return self.v3_port if self.profile_spec.v3_port is not None else None
+
+    @property
+    def v3_listening(self) -> bool:
+        """Whether the API 3 listener is open right now."""
+        return self._v3_server is not None
+
+    def set_state(self, **changes: Any) -> MinerState:
+        """Change true-state fields directly (not through the protocol); returns a snapshot.
+
+        A profile change opens or closes the API 3 listener.
+        """
+        with self._lock:
+            profile_before = self._state.profile
             self._state.apply(changes)
-            return self._state.copy()
+            snapshot = self._state.copy()
+        if snapshot.profile != profile_before:
+            self._resync_listeners()
+        return snapshot
+
+    def _resync_listeners(self) -> None:
+        """Bring the listeners in line with the state, from the loop thread or any other."""
+        try:
+            on_loop_thread = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop_thread = False
+        if on_loop_thread:
+            self._spawn(self._sync_listener())
+        elif self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._sync_listener(), self._loop).result(LOOP_CALL_TIMEOUT_S)
 
     def configure(self, **changes: Any) -> MinerConfig:
         """Change settings (timings, limits, faults, ``refuse_connections``...); returns a snapshot.
@@ -193,6 +240,8 @@ class SimMiner:
         with self._lock:
             return {
                 "name": self.name, "index": self.index, "host": self.host, "port": self.port,
+                "v3_port": self.api3_port,
+                "v3_listening": self.v3_listening,
                 "profile": self._state.profile, "model": self._state.model, "listening": self.listening,
                 "btminer_running": self.btminer_running(), "api_available": self.api_available(),
                 "state": self._state.to_dict(), "config": self._config.to_dict(),
@@ -234,9 +283,14 @@ class SimMiner:
             no_power_limit_report=config.no_power_limit_report if config.no_power_limit_report is not None else profile.no_power_limit_report,
         )
 
-    def record(self, peer: str, command: str, code: int | None, *, encrypted: bool, replied: bool) -> None:
+    def record(self, peer: str, command: str, code: int | None, *, encrypted: bool, replied: bool, api: int = 2) -> None:
         """Append to the command log."""
-        self._log.append(LogEntry(time.monotonic(), time.time(), peer, command, code, encrypted, replied))
+        self._log.append(LogEntry(time.monotonic(), time.time(), peer, command, code, encrypted, replied, api))
+
+    def process_v3(self, request: dict[str, Any] | None, peer_ip: str) -> v3_protocol.Outcome:
+        """Answer one API 3 frame with the lock held (loop thread)."""
+        with self._lock:
+            return self._v3_handler.process(request, peer_ip)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` with the lock held after ``delay`` seconds (loop thread)."""
@@ -322,7 +376,7 @@ class SimMiner:
         await cancel_all(self._tasks)
 
     async def _sync_listener(self) -> None:
-        """Open or close the listener to match the current windows and switches."""
+        """Open or close the listeners to match the current windows, switches and profile."""
         async with self._listener_lock:
             wanted = self._should_listen()
             if wanted and self._server is None:
@@ -330,6 +384,14 @@ class SimMiner:
                 self.port = self._server.sockets[0].getsockname()[1]
             elif not wanted and self._server is not None:
                 server, self._server = self._server, None
+                server.close()
+            with self._lock:
+                wanted_v3 = wanted and self.profile_spec.v3_port is not None
+            if wanted_v3 and self._v3_server is None:
+                self._v3_server = await asyncio.start_server(self._serve_v3_connection, self.host, self.v3_port, reuse_address=True, backlog=64)
+                self.v3_port = self._v3_server.sockets[0].getsockname()[1]
+            elif not wanted_v3 and self._v3_server is not None:
+                server, self._v3_server = self._v3_server, None
                 server.close()
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -355,6 +417,30 @@ class SimMiner:
             # Fleet shutdown. End normally: Python 3.11's streams log a cancelled handler task as an error.
             close_mode = "close"
         finally:
+            _close(writer, close_mode)
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _serve_v3_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One API 3 connection: frames until the client leaves, the idle timeout or a closing reply."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        close_mode = "close"
+        self._v3_open_connections += 1
+        try:
+            with self._lock:
+                self.counters.v3_connections += 1
+            if self._v3_open_connections > v3_protocol.MAX_CLIENTS:
+                return
+            peer = writer.get_extra_info("peername")
+            close_mode = await v3_protocol.serve_connection(self, reader, writer, peer[0] if peer else "unknown")
+        except OSError:
+            close_mode = "close"
+        except asyncio.CancelledError:
+            close_mode = "close"  # fleet shutdown, as in _serve_connection
+        finally:
+            self._v3_open_connections -= 1
             _close(writer, close_mode)
             if task is not None:
                 self._tasks.discard(task)

@@ -7,9 +7,9 @@ power, power-limit range, PSU.
 
 Reply builders (``replies.py``) compute a superset of values from the miner state and
 then pick and order fields with the layouts below, so adding a generation is adding a
-``FirmwareProfile`` entry. A future ``3.x`` profile (API 3 on port 4433, reduced 4028
-API) would set ``v3_port`` and its own (reduced) layouts and command list; the 4028
-machinery stays as is.
+``FirmwareProfile`` entry. The ``3.x`` profile (firmware after 2024-11) sets ``v3_port``
+(API 3 on a second listener, see ``v3_protocol.py``) and reduced 4028 layouts and command
+list (the "v2-compat" API of that firmware, reference sections 2.1, 2.7 and 5).
 
 Field orders: the ``2.0.x``/``2024`` layouts follow the vendor's API V2.0.5 document
 (real order). The ``1.4.x`` captures were key-sorted by their committer, so the real
@@ -111,6 +111,11 @@ STATUS_V1 = ("btmineroff", "Firmware Version")
 STATUS_V2 = ("mineroff", "mineroff_reason", "mineroff_time", "FirmwareVersion", "power_mode", "hash_percent")
 STATUS_2024 = ("mineroff", "mineroff_reason", "mineroff_time", "FirmwareVersion", "power_mode", "power_limit_set", "hash_percent")
 
+# The degraded port-4028 API of API-3 firmware: "drops the 5s/5m windows and Target MHS" and
+# "missing per-board chip temperatures, share-rate windows" (reference section 2.1, Tether).
+SUMMARY_V3_COMPAT = tuple(name for name in SUMMARY_V2 if name not in ("MHS 5s", "MHS 5m", "Target MHS"))
+DEVS_V3_COMPAT = tuple(name for name in DEVS_V2 if name not in ("MHS 5s", "MHS 5m", "Chip Temp Min", "Chip Temp Max", "Chip Temp Avg"))
+
 
 @dataclass(frozen=True)
 class FirmwareProfile:
@@ -139,8 +144,10 @@ class FirmwareProfile:
     btmineroff_report: str = "state"
     #: default text of ``status.power_limit_set`` when no limit is set (2024 firmware).
     no_power_limit_report: str = "2147483647"
-    #: port of the API 3 listener; None = no API 3 (a future ``3.x`` profile sets 4433).
+    #: port of the API 3 listener on a real miner; None = no API 3 (the ``3.x`` profile sets 4433).
     v3_port: int | None = None
+    #: ``system.api`` of API 3 (``get.device.info``), e.g. ``3.0.2``; empty without API 3.
+    v3_api_version: str = ""
 
     def supports(self, command: str) -> bool:
         """Tell whether this firmware knows ``command`` at all."""
@@ -189,9 +196,22 @@ PROFILES: dict[str, FirmwareProfile] = {
         status_reports_power_mode=True,
         status_reports_hash_percent=True,
     ),
+    # Firmware after 2024-11: API 3 on port 4433 (v3_protocol.py) and a reduced API 2 on 4028.
+    # status is the real capture of such a device on 4028 (fw 20250214.16.1: power_mode and
+    # hash_percent empty, power_limit_set "2147483647"); devdetails and every write command are
+    # gone from 4028 (writes go through API 3), see the README for the reasoning.
+    "3.x": replace(
+        _API_2_0,
+        name="3.x",
+        fw_version="20250214.16.1",
+        layouts={**_API_2_0.layouts, "summary": SUMMARY_V3_COMPAT, "devs": DEVS_V3_COMPAT, "status": STATUS_2024},
+        unsupported_commands=frozenset({"devdetails"}) | WRITE_COMMANDS,
+        v3_port=4433,
+        v3_api_version="3.0.2",
+    ),
 }
 
-#: The order ``mixed`` cycles through.
+#: The order ``mixed`` cycles through (API 2 generations; ``3.x`` joins once the modules speak API 3).
 MIXED_ORDER = ("1.4.x", "2.0.x", "2024")
 
 
@@ -259,7 +279,7 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 #: Model used when none is given, per profile.
-DEFAULT_MODEL = {"1.4.x": "M20S_V10", "2.0.x": "M30S+_VE40", "2024": "M50_VH50"}
+DEFAULT_MODEL = {"1.4.x": "M20S_V10", "2.0.x": "M30S+_VE40", "2024": "M50_VH50", "3.x": "M60S_VK40"}
 
 #: (power factor, hashrate factor) of each power mode relative to "normal".
 POWER_MODE_FACTORS = {"low": (0.82, 0.87), "normal": (1.0, 1.0), "high": (1.12, 1.07)}
@@ -269,14 +289,13 @@ def resolve_profiles(spec: str | Sequence[str], count: int) -> list[str]:
     """Turn a profile spec into one profile name per miner.
 
     ``spec`` is ``"mixed"``, one profile name, a comma-separated string, or a sequence of
-    names; the names are cycled over ``count`` miners. Unknown names raise ValueError.
+    names (``mixed`` inside them expands to MIXED_ORDER, e.g. ``"mixed,3.x"``); the names are
+    cycled over ``count`` miners. Unknown names raise ValueError.
     """
-    if isinstance(spec, str):
-        names = list(MIXED_ORDER) if spec == "mixed" else [part.strip() for part in spec.split(",") if part.strip()]
-    else:
-        names = []
-        for item in spec:
-            names.extend(MIXED_ORDER if item == "mixed" else [item])
+    items = [part.strip() for part in spec.split(",") if part.strip()] if isinstance(spec, str) else list(spec)
+    names: list[str] = []
+    for item in items:
+        names.extend(MIXED_ORDER if item == "mixed" else [item])
     if not names:
         raise ValueError("no firmware profile given")
     for name in names:

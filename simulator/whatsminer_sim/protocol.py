@@ -57,7 +57,7 @@ def parse_request(buffer: bytes) -> dict[str, Any] | InvalidRequest | None:
         return INVALID_REQUEST if len(buffer) > MAX_REQUEST_BYTES else None
     try:
         value = json.loads(text[:end])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack allows
         return INVALID_REQUEST
     return value if isinstance(value, dict) else INVALID_REQUEST
 
@@ -229,18 +229,23 @@ class RequestHandler:
         return name, outcome, False
 
     def _plaintext(self, name: str, parts: list[str], peer_ip: str) -> Outcome:
-        """Answer a read (or a write sent without encryption). Read parameters are ignored."""
+        """Answer a read (or a write sent without encryption). Read parameters are ignored.
+
+        Commands the firmware profile does not have (``FirmwareProfile.unsupported_commands``)
+        are unknown commands: code 14, and a join that contains one is rejected.
+        """
+        supports = self.miner.profile_spec.supports
         if len(parts) > 1:
-            if not all(part in CGMINER_COMMANDS for part in parts):
+            if not all(part in CGMINER_COMMANDS and supports(part) for part in parts):
                 return Outcome(self._error(self.miner.live_config.join_error_code))
             return self._cgminer_read(parts)
-        if name in CGMINER_COMMANDS:
+        if name in CGMINER_COMMANDS and supports(name):
             return self._cgminer_read([name])
         if name == "get_token":
             return Outcome(self._get_token(peer_ip))
-        if name in DAEMON_READ_COMMANDS and self.miner.profile_spec.supports(name):
+        if name in DAEMON_READ_COMMANDS and supports(name):
             return Outcome(daemon_read(name, self.miner.reply_context()))
-        if name in WRITE_COMMANDS:
+        if name in WRITE_COMMANDS and supports(name):
             return Outcome(self._error(self.miner.live_config.write_locked_code, "can't access write cmd"))
         return Outcome(self._error(14))
 
@@ -346,6 +351,8 @@ class RequestHandler:
             self.miner.call_later(delay, lambda: self.miner.live_state.apply({"pools": slots}))
         else:
             self.miner.live_state.apply({"pools": slots})
+        if self.miner.live_config.pools_apply_restart:
+            self.miner.begin_btminer_restart()
         return WriteResult()
 
     def _restart_btminer(self, params: Mapping[str, Any]) -> WriteResult:

@@ -14,8 +14,15 @@ from .profiles import DEFAULT_MODEL, MODELS, PROFILES
 POWER_MODES = ("low", "normal", "high")
 LED_MODES = ("auto", "manual")
 POOL_SLOTS = 3
+SALT_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 FACTORY_HOSTNAME = "WhatsMiner"
 FACTORY_PASSWORD = "admin"
+#: API 3 accounts (reference section 7.2); only ``super`` may write by default.
+V3_ACCOUNTS = ("super", "user1", "user2", "user3")
+#: Factory password of the API 3 ``super`` account. The user accounts' factory passwords are not
+#: documented; the simulator uses the account name (they have no write permission anyway).
+FACTORY_V3_PASSWORD = "super"
+FACTORY_V3_PERMISSIONS = {"super": 255, "user1": 0, "user2": 0, "user3": 0}
 
 
 @dataclass
@@ -45,7 +52,11 @@ class MinerState:
     """Everything a miner really is and holds; the simulator's oracle.
 
     Times are wall-clock unix seconds. ``power_limit_w`` None means no limit is set.
-    Pool passwords are kept here but never appear in a miner reply.
+    Pool passwords are kept here but never appear in a miner reply. ``admin_password`` is the
+    API 2 (port 4028) password; ``v3_passwords``/``v3_permissions`` are the API 3 accounts
+    (``super``, ``user1``..``user3``; permission 0 = read only) and ``v3_salt`` the salt API 3
+    hands out (``get.device.info`` ``salt``). ``write_api_enabled`` is the WhatsMinerTool API
+    switch of both APIs.
     """
 
     profile: str
@@ -87,6 +98,9 @@ class MinerState:
     log_target: dict[str, str] = field(default_factory=dict)
     boot_time: float = 0.0
     btminer_start_time: float = 0.0
+    v3_passwords: dict[str, str] = field(default_factory=lambda: factory_v3_passwords(FACTORY_V3_PASSWORD))
+    v3_permissions: dict[str, int] = field(default_factory=lambda: dict(FACTORY_V3_PERMISSIONS))
+    v3_salt: str = "s1mSa1tX"
 
     def copy(self) -> MinerState:
         """A deep copy (a snapshot that can be read without a lock)."""
@@ -115,6 +129,9 @@ class MinerState:
 
     def validate(self) -> None:
         """Raise ValueError when a field holds a value the firmware could never have."""
+        for item in dataclasses.fields(self):
+            if not _has_type(getattr(self, item.name), str(item.type)):
+                raise ValueError(f"{item.name} must be of type {item.type}, not {getattr(self, item.name)!r}")
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}")
         if self.model not in MODELS:
@@ -127,6 +144,35 @@ class MinerState:
             raise ValueError("pools must have exactly 3 slots")
         if self.power_limit_w is not None and self.power_limit_w <= 0:
             raise ValueError("power_limit_w must be a positive number of watts or None")
+        if set(self.v3_passwords) != set(V3_ACCOUNTS) or set(self.v3_permissions) != set(V3_ACCOUNTS):
+            raise ValueError(f"v3_passwords and v3_permissions need exactly the accounts {V3_ACCOUNTS}")
+        if not all(isinstance(level, int) and 0 <= level <= 255 for level in self.v3_permissions.values()):
+            raise ValueError("v3_permissions values must be integers 0..255")
+        if not (isinstance(self.v3_salt, str) and self.v3_salt):
+            raise ValueError("v3_salt must be a non-empty string")
+
+
+def _has_type(value: Any, annotation: str) -> bool:
+    """Whether ``value`` fits a field annotation of this module (``int | None``, ``list[str]``, ``dict[str, str]``...)."""
+    if annotation.endswith(" | None"):
+        return value is None or _has_type(value, annotation.removesuffix(" | None"))
+    if annotation.startswith("list["):
+        inner = annotation[5:-1]
+        return isinstance(value, list) and all(_has_type(item, inner) for item in value)
+    if annotation.startswith("dict["):
+        inner = annotation[5:-1].split(", ", 1)[1]
+        return isinstance(value, dict) and all(isinstance(key, str) and _has_type(item, inner) for key, item in value.items())
+    if annotation == "PoolSlot":
+        return isinstance(value, PoolSlot) and all(isinstance(text, str) for text in (value.url, value.user, value.password))
+    if annotation == "ErrorCode":
+        return isinstance(value, ErrorCode) and isinstance(value.time, str) and _has_type(value.code, "int")
+    checks = {
+        "bool": lambda: isinstance(value, bool),
+        "int": lambda: isinstance(value, int) and not isinstance(value, bool),
+        "float": lambda: isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": lambda: isinstance(value, str),
+    }
+    return checks[annotation]() if annotation in checks else True
 
 
 def _coerce_field(name: str, value: Any) -> Any:
@@ -141,6 +187,11 @@ def _coerce_field(name: str, value: Any) -> Any:
     if name == "power_limit_w" and value is not None:
         return int(value)
     return value
+
+
+def factory_v3_passwords(super_password: str) -> dict[str, str]:
+    """API 3 account passwords: ``super_password`` for ``super``, the account name for the others."""
+    return {account: super_password if account == "super" else account for account in V3_ACCOUNTS}
 
 
 def _error_code(item: Any) -> ErrorCode:
@@ -168,8 +219,12 @@ def initial_state(
     password: str = FACTORY_PASSWORD,
     write_api_enabled: bool = True,
     now: float | None = None,
+    v3_password: str = FACTORY_V3_PASSWORD,
 ) -> MinerState:
-    """Build the deterministic starting state of miner ``index`` of a fleet seeded with ``seed``."""
+    """Build the deterministic starting state of miner ``index`` of a fleet seeded with ``seed``.
+
+    ``password`` is the API 2 admin password, ``v3_password`` the API 3 ``super`` password.
+    """
     rng = random.Random(f"whatsminer-sim-identity:{seed}:{index}")
     model_name = model or DEFAULT_MODEL[profile]
     spec = MODELS[model_name]
@@ -195,6 +250,9 @@ def initial_state(
         env_temp_c=round(rng.uniform(22.0, 28.0), 1),
         boot_time=wall - uptime,
         btminer_start_time=wall - uptime + rng.randint(30, 90),
+        v3_passwords=factory_v3_passwords(v3_password),
+        # A separate stream, so that adding API 3 left every other identity value unchanged.
+        v3_salt="".join(random.Random(f"whatsminer-sim-v3-salt:{seed}:{index}").choice(SALT_CHARACTERS) for _char in range(8)),
     )
     state.validate()
     return state
@@ -213,6 +271,8 @@ def factory_defaults(state: MinerState) -> dict[str, Any]:
         "fast_boot": False,
         "web_pools": True,
         "admin_password": FACTORY_PASSWORD,
+        "v3_passwords": factory_v3_passwords(FACTORY_V3_PASSWORD),
+        "v3_permissions": dict(FACTORY_V3_PERMISSIONS),
         "write_api_enabled": False,
         "hostname": FACTORY_HOSTNAME,
         "pending_hostname": None,

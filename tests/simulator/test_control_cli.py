@@ -52,7 +52,8 @@ def test_control_api(start_fleet: Callable[..., Fleet]) -> None:
     read(miner, "status")
     status, body = http("GET", f"{base}/miners/miner-002/log")
     assert status == 200 and [entry["command"] for entry in body["log"]] == ["status"]
-    assert set(body["log"][0]) == {"monotonic", "wall", "peer", "command", "code", "encrypted", "replied"}
+    assert set(body["log"][0]) == {"monotonic", "wall", "peer", "command", "code", "encrypted", "replied", "api"}
+    assert body["log"][0]["api"] == 2
     assert http("PATCH", f"{base}/miners/miner-002", {"state": {"power_mode": "turbo"}})[0] == 400
     assert http("PATCH", f"{base}/miners/miner-002", {"config": {"restart_seconds": -1}, "state": {"hostname": "x"}})[0] == 400
     assert miner.state.hostname == "WhatsMiner"

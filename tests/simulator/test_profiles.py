@@ -212,11 +212,14 @@ def test_v2_get_token_matches_capture_shape(fleet3: Fleet) -> None:
 
 
 def test_profile_resolution() -> None:
-    """mixed cycles through the three generations; names are checked."""
+    """mixed cycles through the three API 2 generations; names are checked; only 3.x has API 3."""
     assert resolve_profiles("mixed", 4) == ["1.4.x", "2.0.x", "2024", "1.4.x"]
     assert resolve_profiles("1.4.x,2024", 3) == ["1.4.x", "2024", "1.4.x"]
     assert resolve_profiles(["2.0.x"], 2) == ["2.0.x", "2.0.x"]
+    assert resolve_profiles(["mixed", "3.x"], 4) == ["1.4.x", "2.0.x", "2024", "3.x"]
+    assert resolve_profiles("mixed,3.x", 5) == ["1.4.x", "2.0.x", "2024", "3.x", "1.4.x"]
     with pytest.raises(ValueError):
-        resolve_profiles("3.x", 1)
-    assert set(PROFILES) == {"1.4.x", "2.0.x", "2024"}
-    assert all(profile.v3_port is None for profile in PROFILES.values())
+        resolve_profiles("4.x", 1)
+    assert set(PROFILES) == {"1.4.x", "2.0.x", "2024", "3.x"}
+    assert {name for name, profile in PROFILES.items() if profile.v3_port is not None} == {"3.x"}
+    assert PROFILES["3.x"].v3_port == 4433

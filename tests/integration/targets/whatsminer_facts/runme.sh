@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# whatsminer_facts against simulated miners of every firmware profile.
+# whatsminer_facts against simulated miners of every firmware profile, through both execution paths
+# (auto: in the controller's worker process; module: the module), each against a fresh fleet.
 set -eux
 
 source ../setup_whatsminer_fleet/fleet.sh
 
-start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1
-
-ansible-playbook -i "$FLEET_INVENTORY" facts.yml -e "control_url=$FLEET_CONTROL_URL" "$@"
-ansible-playbook -i "$FLEET_INVENTORY" facts.yml -e "control_url=$FLEET_CONTROL_URL" --check "$@"
-ansible-playbook -i "$FLEET_INVENTORY" subsets.yml "$@"
-ansible-playbook -i "$FLEET_INVENTORY" unreachable.yml -e "control_url=$FLEET_CONTROL_URL" "$@"
+for execution in auto module; do
+    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1
+    run_playbook() {
+        ansible-playbook -i "$FLEET_INVENTORY" "$@" -e "whatsminer_execution=$execution"
+    }
+    run_playbook facts.yml -e "control_url=$FLEET_CONTROL_URL" "$@"
+    run_playbook facts.yml -e "control_url=$FLEET_CONTROL_URL" --check "$@"
+    run_playbook subsets.yml "$@"
+    run_playbook unreachable.yml -e "control_url=$FLEET_CONTROL_URL" "$@"
+    stop_fleets
+done

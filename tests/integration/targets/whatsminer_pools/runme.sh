@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# whatsminer_pools against simulated miners of every firmware profile.
+# whatsminer_pools against simulated miners of every firmware profile, through both execution paths
+# (auto: in the controller's worker process; module: the module), each against a fresh fleet.
 set -eux
 
 source ../setup_whatsminer_fleet/fleet.sh
@@ -7,8 +8,11 @@ source ../setup_whatsminer_fleet/fleet.sh
 # A distinctive admin password, so that the playbooks can check it never shows in any result.
 ADMIN_PASSWORD="wmAdmin_5ecret"
 
-start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --password "$ADMIN_PASSWORD"
-
-for playbook in pools.yml validation.yml errors.yml; do
-    ansible-playbook -i "$FLEET_INVENTORY" "$playbook" -e "control_url=$FLEET_CONTROL_URL" -e "admin_password=$ADMIN_PASSWORD" "$@"
+for execution in auto module; do
+    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --password "$ADMIN_PASSWORD"
+    for playbook in pools.yml validation.yml errors.yml; do
+        ansible-playbook -i "$FLEET_INVENTORY" "$playbook" -e "control_url=$FLEET_CONTROL_URL" -e "admin_password=$ADMIN_PASSWORD" \
+            -e "whatsminer_execution=$execution" "$@"
+    done
+    stop_fleets
 done

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# whatsminer_power against simulated miners of every firmware profile, checked against their true state.
+# whatsminer_power against simulated miners of every firmware profile, checked against their true state,
+# through both execution paths (auto: in the controller's worker process; module: the module), each
+# against a fresh fleet.
 set -eux
 
 source ../setup_whatsminer_fleet/fleet.sh
 
 WHATSMINER_TEST_PASSWORD="farm_42"
-start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1 --password "$WHATSMINER_TEST_PASSWORD"
 
-run_playbook() {
-    ansible-playbook -i "$FLEET_INVENTORY" "$1" -e "control_url=$FLEET_CONTROL_URL" -e "whatsminer_password=$WHATSMINER_TEST_PASSWORD" "${@:2}"
-}
-
-run_playbook options.yml "$@"
-run_playbook combined.yml "$@"
-run_playbook failures.yml "$@"
+for execution in auto module; do
+    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1 --password "$WHATSMINER_TEST_PASSWORD"
+    run_playbook() {
+        ansible-playbook -i "$FLEET_INVENTORY" "$1" -e "control_url=$FLEET_CONTROL_URL" -e "whatsminer_password=$WHATSMINER_TEST_PASSWORD" \
+            -e "whatsminer_execution=$execution" "${@:2}"
+    }
+    run_playbook options.yml "$@"
+    run_playbook combined.yml "$@"
+    run_playbook failures.yml "$@"
+    stop_fleets
+done

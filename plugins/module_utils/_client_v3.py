@@ -1,0 +1,564 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Synchronous client of the Whatsminer API 3 (firmware after 2024-11, TCP port 4433), and the choice of API per miner.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+Transport (protocol reference, section 7.1): every message, both ways, is a 4-byte little-endian
+length followed by that many bytes of UTF-8 JSON; a zero length is a heartbeat and is skipped.
+The client opens one connection per request, like pyasic and Tether. Usage::
+
+    client = WhatsminerV3Client("192.0.2.10", password="...", timeout=5.0, retries=2)
+    client.read("get.device.info")                       # -> the reply {"code": 0, "when", "msg", "desc"}
+    client.read("get.device.info", "network")            # one section
+    client.read_status(["summary", "pools", "edevs"])    # one get.miner.status request for all three
+    client.privileged("set.miner.power_mode", "normal")  # signed with a per-command token
+    client.privileged("set.miner.pools", [{"pool": "stratum+tcp://...", "worker": "w", "passwd": "x"}])  # encrypted
+
+Auth (section 7.2): reads need none. Every ``set.*`` request carries ``ts``, ``account`` (default
+``super``) and ``token``, derived from the account's password and the miner's salt
+(``get.device.info`` ``salt``, fetched once per client, see ``_crypto``). The ``param`` of
+``set.miner.pools`` (and ``set.user.change_passwd``) is AES encrypted; other object parameters
+are sent as JSON-encoded strings, as the vendor-derived clients do.
+
+Reply codes and the errors they raise (the same typed errors as API 2, with the same advice):
+
+======  ============================  ===============================================================
+code    meaning (section 7.1)         error
+======  ============================  ===============================================================
+0       ok                            none
+-1      failed (invalid JSON, wrong   ``AuthenticationError`` for ``set.*`` (after one retry with a
+        password/token)               fresh salt if the salt changed); ``MinerRestartingError`` for
+                                      ``get.miner.status`` (btminer, its source, is not answering);
+                                      ``CommandRejectedError`` otherwise
+-2      invalid command or parameter  ``UnsupportedCommandError`` (like API 2's code 14)
+-3      parameter missing             ``CommandRejectedError``
+-4      no permission                 ``WriteApiDisabledError`` (API switch off, or an account
+                                      without write permission)
+other   -                             ``CommandRejectedError``
+======  ============================  ===============================================================
+
+Replies are parsed tolerantly (``_parsing``: firmware JSON defects are repaired), but a frame whose
+JSON document is cut off raises ``MalformedReplyError``: a partial pool list must not pass for the whole.
+
+Retries: a read is retried (``retries`` times, ``retry_delay`` apart) when the connection fails
+or btminer is restarting; a write only when its connection could not be opened (nothing was
+sent), and once after code -1 when the miner's salt turned out to have changed (the miner
+refused the request before running it).
+
+Choosing the API (``api_version: auto``): ``choose_api_version`` asks ``get_version`` on port
+4028, which every firmware generation answers (API 3 firmware with its reduced API 2), and
+decides from the firmware date and API version in that one reply; it never connects to 4433 on
+an API 2 miner, so no timeout is waited out there. Only when nothing listens on 4028 (connection
+refused) does it try API 3 directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import time
+from typing import Any, Iterable
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import (
+    DEFAULT_NO_REPLY_WAIT,
+    DEFAULT_PORT,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_TIMEOUT,
+    MAX_REPLY_BYTES,
+    WhatsminerClient,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+    AuthenticationError,
+    CommandRejectedError,
+    MalformedReplyError,
+    MinerConnectionError,
+    MinerRestartingError,
+    MinerTimeoutError,
+    MissingLibraryError,
+    UnsupportedCommandError,
+    WhatsminerError,
+    WriteApiDisabledError,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import excerpt, parse_reply_detailed
+
+DEFAULT_V3_PORT = 4433
+#: The account of API 3 that may write by default (the others are ``user1``..``user3``).
+DEFAULT_ACCOUNT = "super"
+V3_ACCOUNTS = ("super", "user1", "user2", "user3")
+#: The factory password of ``super``, named in errors (never used implicitly).
+FACTORY_PASSWORD = "super"
+
+CODE_OK = 0
+CODE_FAILED = -1
+CODE_INVALID = -2
+CODE_PARAM_MISSING = -3
+CODE_NO_PERMISSION = -4
+
+STATUS_COMMAND = "get.miner.status"
+STATUS_SECTIONS = ("summary", "pools", "edevs")
+SALT_COMMAND = "get.device.info"
+#: Commands whose ``param`` is AES encrypted (reference section 7.2).
+ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
+LENGTH_PREFIX = struct.Struct("<I")
+RECEIVE_CHUNK_BYTES = 64 * 1024
+
+#: Firmware dated on or after this day speaks API 3 (pyasic switches to its API 3 class after 2024-11-00).
+V3_FIRMWARE_SINCE = (2024, 11, 1)
+API_VERSION_CHOICES = ("auto", "2", "3")
+
+
+class _ExchangeFailure(Exception):
+    """Internal: one exchange failed at the connection level (never leaves this module)."""
+
+    def __init__(self, reason: str, *, request_sent: bool, timed_out: bool = False, btminer_down: bool = False,
+                 retryable: bool = True, reply: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request_sent = request_sent
+        self.timed_out = timed_out
+        self.btminer_down = btminer_down
+        self.retryable = retryable
+        self.reply = reply
+
+
+def _check_command(command: str, prefix: str) -> None:
+    """Reject what cannot be an API 3 command of this kind (programming errors, not miner errors)."""
+    if not isinstance(command, str) or not command.startswith(prefix) or len(command) <= len(prefix) or "+" in command:
+        raise ValueError(f"invalid API 3 command {command!r}: expected '{prefix}<group>.<name>'")
+
+
+def _frame(request: dict[str, Any]) -> bytes:
+    """A request on the wire: length prefix + ``json.dumps`` (default separators, like pyasic)."""
+    body = json.dumps(request).encode("utf-8")
+    return LENGTH_PREFIX.pack(len(body)) + body
+
+
+def reply_code(reply: dict[str, Any]) -> int | None:
+    """The ``code`` of an API 3 reply (int or numeric string), ``None`` when absent or not a number."""
+    code = reply.get("code")
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and re.fullmatch(r"\s*-?\d+\s*", code):
+        return int(code)
+    return None
+
+
+def reply_text(reply: dict[str, Any]) -> str | None:
+    """The ``msg`` of an error reply as text (objects shortened), ``None`` when absent."""
+    msg = reply.get("msg")
+    if msg is None:
+        return None
+    return msg if isinstance(msg, str) else excerpt(json.dumps(msg))
+
+
+class WhatsminerV3Client:
+    """Client of one miner's API 3. See the module docstring.
+
+    Attributes:
+        host, port: The miner (port 4433 on real miners).
+        account: The API 3 account that signs writes (``super`` by default).
+        timeout: Seconds allowed to connect, and then to receive the whole reply.
+        retries: Extra attempts after a connection-level failure (reads; writes only when nothing was sent).
+        retry_delay: Seconds between attempts.
+        no_reply_wait: Seconds to wait for a reply with ``expect_reply=False`` (capped by ``timeout``).
+        max_reply_bytes: Largest reply frame accepted; a larger announced length raises ``MalformedReplyError``.
+        connections_opened: TCP connections established so far.
+        tokens_requested: Salt requests (``get.device.info`` ``salt``) made for signing so far.
+        commands_sent: Command names sent, one entry per request on the wire (no parameters).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_V3_PORT,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        no_reply_wait: float = DEFAULT_NO_REPLY_WAIT,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+    ) -> None:
+        if not host or not isinstance(host, str):
+            raise ValueError("host must be a non-empty string")
+        if timeout <= 0 or no_reply_wait <= 0:
+            raise ValueError("timeout and no_reply_wait must be positive")
+        if retries < 0 or retry_delay < 0:
+            raise ValueError("retries and retry_delay must not be negative")
+        if account not in V3_ACCOUNTS:
+            raise ValueError(f"account must be one of {', '.join(V3_ACCOUNTS)}")
+        self.host = host
+        self.port = int(port)
+        self.account = account
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.retry_delay = float(retry_delay)
+        self.no_reply_wait = float(no_reply_wait)
+        self.max_reply_bytes = int(max_reply_bytes)
+        self.connections_opened = 0
+        self.tokens_requested = 0
+        self.commands_sent: list[str] = []
+        self._password = password
+        self._salt: str | None = None
+
+    def __repr__(self) -> str:
+        return f"WhatsminerV3Client({self.host!r}, port={self.port}, account={self.account!r})"
+
+    # -----------------------------------------------------------------------------------------
+    # Public API
+
+    def read(self, command: str, param: Any = None) -> dict[str, Any]:
+        """Send a ``get.*`` command (``param`` left out when ``None``) and return its reply.
+
+        Raises:
+            WhatsminerError: a subclass saying what went wrong (unreachable, rejected, malformed reply...).
+        """
+        _check_command(command, "get.")
+        request: dict[str, Any] = {"cmd": command}
+        if param is not None:
+            request["param"] = param
+        reply = self._transact(command, _frame(request), idempotent=True, wait=self.timeout)
+        self._raise_for_code(reply, command, write=False)
+        return reply
+
+    def read_status(self, sections: Iterable[str]) -> dict[str, Any]:
+        """Read ``get.miner.status`` for several sections (``summary``, ``pools``, ``edevs``) in one request."""
+        if isinstance(sections, str):
+            raise ValueError("read_status() takes a list of sections, not one string")
+        names = list(dict.fromkeys(sections))
+        if not names or not all(name in STATUS_SECTIONS for name in names):
+            raise ValueError(f"sections must be taken from {', '.join(STATUS_SECTIONS)}")
+        return self.read(STATUS_COMMAND, "+".join(names))
+
+    def privileged(self, command: str, param: Any = None, *, expect_reply: bool = True) -> dict[str, Any] | None:
+        """Send a signed ``set.*`` command and return its reply.
+
+        ``param`` is sent as given (strings, numbers); objects and lists as JSON-encoded strings;
+        for ``set.miner.pools`` it is encrypted. With ``expect_reply=False``, return ``None`` when
+        the request was sent and the miner closed, reset or stayed silent for ``no_reply_wait``
+        seconds: verify the effect by reading back.
+
+        Raises:
+            WhatsminerError: a subclass saying what went wrong; ``MinerConnectionError.request_sent``
+                tells whether the miner may have received the command.
+        """
+        _check_command(command, "set.")
+        if not self._password:
+            raise AuthenticationError(
+                f"no password was given for API 3 account '{self.account}', and signed commands need it",
+                host=self.host, port=self.port, command=command,
+            )
+        wait = self.timeout if expect_reply else min(self.timeout, self.no_reply_wait)
+        salt = self.salt()
+        reply = self._send_signed(command, param, salt, expect_reply=expect_reply, wait=wait)
+        if reply is not None and reply_code(reply) == CODE_FAILED:
+            # The token is checked before anything runs. A salt that changed (after a reboot or a
+            # password change) makes every token wrong: fetch it again and resend once if it did.
+            self._salt = None
+            try:
+                fresh_salt = self.salt()
+            except WhatsminerError:
+                fresh_salt = self._salt = salt  # cannot tell: report the rejection itself
+            if fresh_salt != salt:
+                reply = self._send_signed(command, param, fresh_salt, expect_reply=expect_reply, wait=wait)
+        if reply is None:
+            return None
+        self._raise_for_code(reply, command, write=True)
+        return reply
+
+    def salt(self) -> str:
+        """The miner's salt for signing (``get.device.info`` ``salt``), fetched once and then reused."""
+        if self._salt is not None:
+            return self._salt
+        self.tokens_requested += 1
+        reply = self.read(SALT_COMMAND, "salt")
+        msg = reply.get("msg")
+        salt = msg.get("salt") if isinstance(msg, dict) else None
+        if not isinstance(salt, str) or not salt:
+            raise MalformedReplyError("the get.device.info reply has no salt", excerpt=excerpt(json.dumps(reply)),
+                                      host=self.host, port=self.port, command=SALT_COMMAND)
+        self._salt = salt
+        return salt
+
+    # -----------------------------------------------------------------------------------------
+    # Signed commands
+
+    def _encode_param(self, command: str, param: Any, key: bytes) -> Any:
+        """The ``param`` as it goes on the wire: encrypted, a JSON-encoded string, or unchanged."""
+        if command in ENCRYPTED_PARAM_COMMANDS:
+            text = param if isinstance(param, str) else json.dumps(param)
+            try:
+                return _crypto.v3_encrypt_param(key, text)
+            except MissingLibraryError as exc:
+                raise exc.add_context(self.host, self.port, command)
+        if isinstance(param, (dict, list)):
+            return json.dumps(param)
+        return param
+
+    def _send_signed(self, command: str, param: Any, salt: str, *, expect_reply: bool, wait: float) -> dict[str, Any] | None:
+        """Sign and send one write; ``None`` when no reply came and none was required."""
+        ts = int(time.time())
+        key = _crypto.v3_command_key(command, str(self._password), salt, ts)
+        request: dict[str, Any] = {"cmd": command}
+        if param is not None:
+            request["param"] = self._encode_param(command, param, key)
+        request.update({"ts": ts, "token": _crypto.v3_token(key), "account": self.account})
+        try:
+            return self._transact(command, _frame(request), idempotent=False, wait=wait)
+        except MinerConnectionError as exc:
+            if expect_reply or not exc.request_sent:
+                raise
+            return None
+
+    # -----------------------------------------------------------------------------------------
+    # Reply codes
+
+    def _raise_for_code(self, reply: dict[str, Any], command: str, *, write: bool) -> None:
+        """Raise the typed error of an unsuccessful reply; return when ``code`` is 0."""
+        code = reply_code(reply)
+        if code == CODE_OK:
+            return
+        if code is None:
+            raise MalformedReplyError("the reply has no numeric code", excerpt=excerpt(json.dumps(reply)),
+                                      host=self.host, port=self.port, command=command)
+        raise self._error_for_code(code, reply_text(reply), command, write=write)
+
+    def _error_for_code(self, code: int, text: str | None, command: str, *, write: bool) -> WhatsminerError:
+        """Map an API 3 error code to the typed error of the collection."""
+        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "code": code, "miner_message": text}
+        if code == CODE_NO_PERMISSION:
+            return WriteApiDisabledError(
+                f"the miner refuses writes from API 3 account '{self.account}' (no permission): its write API is disabled "
+                "or the account may not write", **context)
+        if code == CODE_FAILED and write:
+            return AuthenticationError(
+                f"the miner rejected the signed request, so the password of API 3 account '{self.account}' is wrong "
+                f"(the factory password of '{DEFAULT_ACCOUNT}' is '{FACTORY_PASSWORD}')", **context)
+        if code == CODE_INVALID:
+            return UnsupportedCommandError("the miner does not support this command or one of its parameter values", **context)
+        if code == CODE_PARAM_MISSING:
+            return CommandRejectedError("the miner says a required parameter is missing", **context)
+        return CommandRejectedError("the miner rejected the command", **context)
+
+    # -----------------------------------------------------------------------------------------
+    # Transport
+
+    def _transact(self, command: str, payload: bytes, *, idempotent: bool, wait: float) -> dict[str, Any]:
+        """Exchange ``payload`` for the parsed reply, retrying connection failures where that is safe."""
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._exchange(command, payload, wait)
+            except _ExchangeFailure as failure:
+                safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
+                if not safe_to_retry or attempt == attempts:
+                    raise self._connection_error(failure, command, attempt, wait, write=not idempotent) from failure
+            time.sleep(self.retry_delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection_error(self, failure: _ExchangeFailure, command: str, attempts: int, wait: float, *, write: bool) -> MinerConnectionError:
+        """The public error for the last failed attempt."""
+        reason = failure.reason + (f" ({attempts} attempts)" if attempts > 1 else "")
+        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "request_sent": failure.request_sent, "write": write}
+        if failure.btminer_down:
+            reply = failure.reply or {}
+            return MinerRestartingError(reason, code=reply_code(reply), miner_message=reply_text(reply), **context)
+        if failure.timed_out:
+            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else self.timeout, **context)
+        return MinerConnectionError(reason, **context)
+
+    def _exchange(self, command: str, payload: bytes, wait: float) -> dict[str, Any]:
+        """One connection: connect, send one frame, receive one frame (within ``wait`` seconds), parse it."""
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except socket.gaierror as exc:
+            raise _ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
+        except ValueError as exc:  # e.g. an IDNA label longer than 63 characters, an embedded NUL
+            raise _ExchangeFailure(f"the host is not a valid address or host name ({exc})", request_sent=False, retryable=False) from exc
+        except socket.timeout as exc:
+            raise _ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
+        except OSError as exc:
+            raise _ExchangeFailure(f"cannot connect ({exc.strerror or exc})", request_sent=False) from exc
+        self.connections_opened += 1
+        with sock:
+            self.commands_sent.append(command)
+            try:
+                sock.sendall(payload)
+            except socket.timeout as exc:
+                raise _ExchangeFailure("sending the request timed out", request_sent=True, timed_out=True) from exc
+            except OSError as exc:
+                raise _ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
+            body = self._receive_frame(sock, command, time.monotonic() + wait, wait)
+        try:
+            reply, truncated = parse_reply_detailed(body)
+        except MalformedReplyError as exc:
+            raise exc.add_context(self.host, self.port, command)
+        if truncated:
+            # The frame arrived whole, so the firmware itself cut the JSON: never decide from part of it.
+            raise MalformedReplyError("the reply frame holds a JSON document that is cut off, so it cannot be trusted to be complete",
+                                      excerpt=excerpt(body), host=self.host, port=self.port, command=command)
+        if command == STATUS_COMMAND and reply_code(reply) == CODE_FAILED:
+            raise _ExchangeFailure(
+                f"the miner could not read its status (code -1: {reply_text(reply)!r}); btminer, which provides it, is not answering",
+                request_sent=True, btminer_down=True, reply=reply,
+            )
+        return reply
+
+    def _receive_frame(self, sock: socket.socket, command: str, deadline: float, wait: float) -> bytes:
+        """Read one reply frame, skipping heartbeats (zero lengths), within ``deadline`` and ``max_reply_bytes``."""
+        while True:
+            header = self._receive_exactly(sock, LENGTH_PREFIX.size, deadline, wait, "length prefix")
+            (length,) = LENGTH_PREFIX.unpack(header)
+            if length == 0:
+                continue  # heartbeat
+            if length > self.max_reply_bytes:
+                raise MalformedReplyError(
+                    f"the reply announces {length} bytes, more than the {self.max_reply_bytes} accepted",
+                    excerpt=excerpt(header), host=self.host, port=self.port, command=command,
+                )
+            return self._receive_exactly(sock, length, deadline, wait, "reply")
+
+    @staticmethod
+    def _receive_exactly(sock: socket.socket, count: int, deadline: float, wait: float, part: str) -> bytes:
+        """Exactly ``count`` bytes of the ``part`` being read, or the failure that prevented it."""
+        chunks: list[bytes] = []
+        received = 0
+        while received < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"), request_sent=True, timed_out=True)
+            sock.settimeout(remaining)
+            try:
+                chunk = sock.recv(min(count - received, RECEIVE_CHUNK_BYTES))
+            except socket.timeout as exc:
+                raise _ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"),
+                                       request_sent=True, timed_out=True) from exc
+            except OSError as exc:
+                raise _ExchangeFailure(_incomplete(part, received, count, f"broke ({exc.strerror or exc})"), request_sent=True) from exc
+            if not chunk:
+                raise _ExchangeFailure(_incomplete(part, received, count, "was closed by the miner"), request_sent=True)
+            chunks.append(chunk)
+            received += len(chunk)
+        return b"".join(chunks)
+
+
+def _incomplete(part: str, received: int, count: int, what_happened: str) -> str:
+    """Reason text of a frame that did not arrive whole."""
+    if part == "length prefix" and received == 0:
+        return f"no reply: the connection {what_happened}"
+    return f"the connection {what_happened} after {received} of {count} bytes of the {part}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Which API does a miner speak?
+
+
+def firmware_date(firmware_version: Any) -> tuple[int, int, int] | None:
+    """The build date ``(year, month, day)`` a firmware version starts with (``20250214.16.1``), else ``None``."""
+    text = to_text(firmware_version)
+    match = re.match(r"(\d{4})(\d{2})(\d{2})", text or "")
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    if not (2000 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return year, month, day
+
+
+def api_version_from_version_reply(version: dict | None) -> int:
+    """2 or 3 from a port-4028 ``get_version`` reply: API 3 when its API version is 3 or more, or when
+    the firmware is dated 2024-11-01 or later (the date pyasic switches on); 2 otherwise."""
+    msg = message(version)
+    api = api_version_number(msg.get("api_ver"))
+    major = api.split(".", 1)[0] if api else ""
+    if major.isdigit() and int(major) >= 3:
+        return 3
+    built = firmware_date(msg.get("fw_ver"))
+    return 3 if built is not None and built >= V3_FIRMWARE_SINCE else 2
+
+
+class ApiChoice:
+    """Which API to use with a miner, and why.
+
+    Attributes:
+        version: 2 (port 4028, ``WhatsminerClient``) or 3 (``WhatsminerV3Client``).
+        reason: One sentence for results and debugging.
+        version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
+            facts module can reuse it instead of asking again.
+        device_info: The API 3 ``get.device.info`` reply, when API 3 was asked directly.
+    """
+
+    __slots__ = ("version", "reason", "version_reply", "device_info")
+
+    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None) -> None:
+        self.version = version
+        self.reason = reason
+        self.version_reply = version_reply
+        self.device_info = device_info
+
+    def __repr__(self) -> str:
+        return f"ApiChoice(version={self.version}, reason={self.reason!r})"
+
+
+def choose_api_version(
+    host: str,
+    *,
+    port: int = DEFAULT_PORT,
+    v3_port: int = DEFAULT_V3_PORT,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
+) -> ApiChoice:
+    """Decide between API 2 and API 3 for the miner at ``host`` with one request in the usual case.
+
+    1. ``get_version`` on ``port`` (4028). Every generation answers it, API 3 firmware too (its
+       reduced API 2); the reply decides (``api_version_from_version_reply``). API 2 miners are never
+       contacted on ``v3_port``, so no connect timeout is waited out on miners without 4433.
+    2. 4028 answers, but not ``get_version`` (an error or an unreadable reply): API 2, the only
+       API known to answer like that.
+    3. Nothing listens on 4028 (connection refused): one ``get.device.info`` ``system`` on ``v3_port``
+       without retries; API 3 if it answers, else the port-4028 error is raised.
+    4. 4028 times out or breaks after accepting the request: that error is raised (no guessing).
+
+    Raises:
+        MinerConnectionError: the miner cannot be reached (see 3 and 4).
+    """
+    api2 = WhatsminerClient(host, port=port, timeout=timeout, retries=retries, retry_delay=retry_delay)
+    try:
+        version = api2.read("get_version")
+    except (CommandRejectedError, MalformedReplyError) as error:
+        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})")
+    except MinerConnectionError as error:
+        if error.request_sent or isinstance(error, MinerTimeoutError):
+            raise
+        api3 = WhatsminerV3Client(host, port=v3_port, timeout=timeout, retries=0)
+        try:
+            info = api3.read("get.device.info", "system")
+        except WhatsminerError:
+            raise error from None
+        sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
+        system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
+        return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
+                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info)
+    chosen = api_version_from_version_reply(version)
+    msg = message(version)
+    return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
+                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version)
+
+
+def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:
+    """The API for the ``api_version`` option: ``"2"`` or ``"3"`` as given (no probe), ``"auto"`` probed."""
+    if setting not in API_VERSION_CHOICES:
+        raise ValueError(f"api_version must be one of {', '.join(API_VERSION_CHOICES)}, got {setting!r}")
+    if setting != "auto":
+        return ApiChoice(int(setting), f"api_version is {setting}")
+    return choose_api_version(host, **probe_options)
