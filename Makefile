@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
+BENCH_STAMP := $(VENV)/.installed-bench-requirements
 SIM := PYTHONPATH=$(CURDIR)/simulator $(VENV_PYTHON) -m whatsminer_sim
 
 # make sim: fleet size, firmware mix and lifetime of the simulated fleet.
@@ -12,13 +13,17 @@ SIM_COUNT ?= 10
 SIM_PROFILES ?= mixed
 SIM_LIFETIME ?= 3600
 
-.PHONY: help venv test demo sim build clean
+# make bench: options of tools/bench.py, e.g. BENCH_ARGS=--quick or BENCH_ARGS="--sizes 200 --paths auto".
+BENCH_ARGS ?=
+
+.PHONY: help venv test demo sim build clean bench
 
 help:
 	@echo "make demo   - start a simulated fleet on loopback and run the main job against it"
 	@echo "make test   - sanity, unit and integration tests (ends with one TOTAL line)"
 	@echo "make sim    - run a simulated fleet in the foreground (SIM_COUNT, SIM_PROFILES, SIM_LIFETIME)"
 	@echo "make build  - build the collection tarball into dist/"
+	@echo "make bench  - controller cost over simulated fleets of 100, 500 and 1000 miners (about 50 min; BENCH_ARGS=--quick: 1-2 min)"
 	@echo "make clean  - remove build output and the virtual environment"
 
 $(STAMP): requirements/dev.txt
@@ -38,6 +43,13 @@ sim: $(STAMP)
 	@mkdir -p build
 	$(SIM) fleet --count $(SIM_COUNT) --profiles $(SIM_PROFILES) --lifetime $(SIM_LIFETIME) \
 		--inventory build/sim-inventory.yml --state-file build/sim-state.json
+
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
+	@cp requirements/bench.txt $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(VENV_PYTHON) tools/bench.py $(BENCH_ARGS)
 
 build: $(STAMP)
 	@mkdir -p dist

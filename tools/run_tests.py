@@ -11,7 +11,9 @@ The stages, in order:
 5. libpass: the client's unit tests again, in a second virtual environment that has libpass (the
    maintained fork of passlib) instead of passlib;
 6. package: ``ansible-galaxy collection build`` leaves out what users do not need, and the
-   tarball installs and its module works against a simulated miner.
+   tarball installs and its module works against a simulated miner;
+7. lint: ansible-lint (production profile, ``.ansible-lint``) over the roles, playbooks, example
+   inventory and CI examples, from a third virtual environment (``requirements/lint.txt``).
 
 Each stage counts its results; the last line is ``TOTAL: N passed, N failed[, N skipped]``.
 ``--stages`` runs a subset, e.g. ``tools/run_tests.py --stages units`` while developing.
@@ -36,7 +38,7 @@ from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
 VENV_BIN = Path(sys.executable).parent
 PYTHON_VERSION = "3.11"
-STAGES = ("sanity", "units", "integration", "libpass", "package")
+STAGES = ("sanity", "units", "integration", "libpass", "package", "lint")
 # ansible-test pins the pip it bootstraps into each of its virtual environments.
 ANSIBLE_TEST_PIP_VERSION = "24.2"
 STANDIN_MARKER = "hashfarm.whatsminer marker"
@@ -186,21 +188,33 @@ def run_integration(result: StageResult) -> None:
         result.note += f"; ansible-test integration exited {completed.returncode}"
 
 
+def stage_venv(name: str, requirements_file: str, result: StageResult) -> Path | None:
+    """A virtual environment of its own for one stage, rebuilt when its pinned requirements change.
+
+    Returns the venv's path, or None (with the stage marked failed) when installing fails.
+    """
+    venv = BUILD / name
+    requirements = REPO / "requirements" / requirements_file
+    stamp = venv / ".requirements"
+    if stamp.exists() and stamp.read_text() == requirements.read_text():
+        return venv
+    if venv.exists():
+        shutil.rmtree(venv)
+    run([sys.executable, "-m", "venv", str(venv)], cwd=REPO)
+    installed = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)], cwd=REPO)
+    if installed.returncode != 0:
+        result.failed, result.note = 1, f"could not install requirements/{requirements_file}"
+        return None
+    stamp.write_text(requirements.read_text())
+    return venv
+
+
 def run_libpass(result: StageResult) -> None:
     """The client's unit tests again with libpass instead of passlib."""
-    venv = BUILD / "libpass-venv"
+    venv = stage_venv("libpass-venv", "libpass.txt", result)
+    if venv is None:
+        return
     python = venv / "bin" / "python"
-    requirements = REPO / "requirements" / "libpass.txt"
-    stamp = venv / ".requirements"
-    if not stamp.exists() or stamp.read_text() != requirements.read_text():
-        if venv.exists():
-            shutil.rmtree(venv)
-        run([sys.executable, "-m", "venv", str(venv)], cwd=REPO)
-        installed = run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)], cwd=REPO)
-        if installed.returncode != 0:
-            result.failed, result.note = 1, "could not install requirements/libpass.txt"
-            return
-        stamp.write_text(requirements.read_text())
     check = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m; print(m.version('libpass')); import passlib"],
         check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -259,6 +273,31 @@ def run_package(result: StageResult) -> None:
     check("the installed module reads a simulated miner", adhoc.returncode == 0 and miner["model"] in adhoc.stdout, adhoc.stdout[-500:])
 
 
+def run_lint(result: StageResult) -> None:
+    """ansible-lint over the staged collection, from its own virtual environment.
+
+    ansible-lint pulls in its own ansible-core; in a venv of its own it cannot move the one the
+    other stages test with. Each file ansible-lint examines is a test case: it fails when
+    ansible-lint reports a violation in it.
+    """
+    venv = stage_venv("lint-venv", "lint.txt", result)
+    if venv is None:
+        return
+    env = test_environment()
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTION_ROOT)  # the staged collection itself, nothing installed
+    env["NO_COLOR"] = "1"
+    completed = run([str(venv / "bin" / "ansible-lint"), "--offline", "--nocolor", "-f", "pep8"], cwd=STAGED, env=env, capture=True)
+    processed = re.search(r"in (\d+) files processed", completed.stdout)
+    failing = {match.group(1) for match in re.finditer(r"^([^\s:]+):\d+(?::\d+)?: ", completed.stdout, re.MULTILINE)}
+    if processed:
+        result.failed = len(failing)
+        result.passed = max(int(processed.group(1)) - len(failing), 0)
+    if completed.returncode != 0 and result.failed == 0:
+        result.failed = 1
+        result.note = f"ansible-lint exited {completed.returncode}"
+
+
 # Top-level paths of the repository that must not ship in the collection tarball.
 PACKAGE_EXCLUDED_TOP_LEVEL = {"tests", "simulator", "tools", "Makefile", "requirements", "build", ".ci", ".venv", ".git"}
 PACKAGE_REQUIRED_FILES = (
@@ -266,7 +305,7 @@ PACKAGE_REQUIRED_FILES = (
     "plugins/modules/whatsminer_facts.py", "plugins/module_utils/_client.py", "plugins/doc_fragments/connection.py",
 )
 
-RUNNERS = {"sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass, "package": run_package}
+RUNNERS = {"sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass, "package": run_package, "lint": run_lint}
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -39,8 +40,15 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
         # AnsibleModule collects warnings process-wide; each run here stands for its own process.
         module_warnings._global_warnings.clear()  # pylint: disable=protected-access
         module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
-        with patch_module_args(module_args), pytest.raises(SystemExit):
-            main()
+        # A test that imported controller code (an action plugin) marked this process as the
+        # controller, where module warnings are displayed instead of returned: run as a module does.
+        saved = module_utils_internal.is_controller
+        module_utils_internal.is_controller = False
+        try:
+            with patch_module_args(module_args), pytest.raises(SystemExit):
+                main()
+        finally:
+            module_utils_internal.is_controller = saved
         return ModuleResult(json.loads(capsys.readouterr().out))
 
     return run

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The fleet report of hashfarm.whatsminer.facts on a simulated fleet of 30 miners of mixed firmware,
+# some of them stopped, hot, with errors, in low power or unreachable, through both execution
+# paths: the JSON, CSV and HTML files exist and carry every miner's values, equal to the
+# simulator's true state, with the problem miners marked.
+set -eux
+
+# Long enough for a slow, busy machine; the fleet is stopped when this script exits anyway.
+export FLEET_LIFETIME=3600
+source ../setup_whatsminer_fleet/fleet.sh
+source ../fleet_common/fleet.sh
+
+start_fleet --count 30 --profiles mixed --address-mode ports --restart-seconds 1
+TARGET_DIR="$PWD"
+sim_ctl start "$TARGET_DIR/start.json"
+
+for execution in auto module; do
+    work="$OUTPUT_DIR/report-$execution"
+    rm -rf "$work"
+    mkdir -p "$work"
+    # One miner does not answer: the play writes the report, then fails that miner's host (exit 2).
+    set +e
+    operate "$work/facts.jsonl" ansible-playbook -i "$FLEET_INVENTORY" hashfarm.whatsminer.facts \
+        -e "whatsminer_report_dir=$work/report" -e "whatsminer_execution=$execution" > "$work/facts.log" 2>&1
+    status=$?
+    set -e
+    cat "$work/facts.log"
+    [ "$status" -eq 2 ]
+    sim_ctl snapshot "$work/truth.json"
+    "$SIMULATOR_PYTHON" -c 'import csv, json, sys; print(json.dumps({row["host"]: row for row in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8"))}))' \
+        "$work/report/fleet-report.csv" > "$work/csv.json"
+    ansible-playbook -i "$FLEET_INVENTORY" "$TARGET_DIR/verify_report.yml" -e "work=$work" "$@"
+done

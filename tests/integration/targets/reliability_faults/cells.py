@@ -1,0 +1,400 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fault matrix: every module against every simulator fault, one simulated miner per cell.
+
+A cell is one module against one fault. ``runme.sh`` runs, for each execution path (``auto``:
+the action plugin in the controller's worker; ``module``: the module):
+
+1. ``cells.py setup``: resets each cell's miner, applies the cell's fault through the control
+   API, remembers the true state, and writes the inventory of the cells (``cells.yml``);
+2. ``matrix.yml``: each cell runs its module once (``ignore_errors``); the
+   ``reliability_record`` callback records every result;
+3. ``cells.py check``: reads the results and the true state after the run and checks each cell.
+
+``cells.py report`` prints the matrix (module x path x fault -> outcome) and fails when a check
+failed. What every cell must show:
+
+* no traceback, no module crash, no ``exception`` in the result;
+* the outcome the matrix expects (``EXPECTED``): ``failed`` with a message that contains the
+  fault's own words, or a success (``changed``/``ok``, ``+warning`` when it warned);
+* ``changed`` only when the simulator's true state changed, and a success of a writing module
+  only when the true state is what was asked for (nothing half-applied passes as success);
+* at most the API tokens the cell needs (one per module run; two after a rejected token).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability_common"))
+
+# pylint: disable=wrong-import-position
+from reliability import Checks, ControlApi, print_table, read_records, task_results, traceback_in, warning_texts  # noqa: E402
+
+FACTS, POOLS, POWER = "whatsminer_facts", "whatsminer_pools", "whatsminer_power"
+MODULES = (FACTS, POOLS, POWER)
+WRITERS = (POOLS, POWER)
+PATHS = ("auto", "module")
+PASSWORD = "cells_1"
+#: What the writing modules ask for (a change on every miner of the fleet).
+DESIRED_POOLS = [["stratum+tcp://reliability.example.com:3333", "cells.worker"]]
+DESIRED_POWER = {"power_mode": "low", "power_limit_w": 3000}
+#: Per-cell connection and wait options (seconds): short, so that every timeout stays short.
+TIMEOUT, RETRIES, WAIT_TIMEOUT, VERIFY_TIMEOUT = 1.0, 1, 5.0, 2.0
+#: A btminer restart that outlasts the wait (restart cells).
+LONG_RESTART_S, SHORT_WAIT_S = 4.0, 1.0
+#: A btminer restart that lasts the whole facts run (the facts restart cell).
+FACTS_RESTART_S = 120.0
+RUN_TASK = "Run the cell's module against its faulty miner"
+NOT_APPLICABLE = "-"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a cell's miner gets before the run: fault rules, settings, true state, module options."""
+
+    faults: tuple[dict, ...] = ()
+    config: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    password: str = PASSWORD
+    blackhole: bool = False
+    restart_btminer: bool = False
+    max_tokens: int = 1
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A cell's expected outcome (``failed``, ``ok``, ``changed``, with ``+warning``) and the words its message or warning must contain."""
+
+    outcome: str
+    words: str = ""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row of the matrix: a fault, how each module's miner gets it, and what each module must do."""
+
+    name: str
+    setups: dict[str, Setup]
+    expected: dict[str, Expected]
+
+
+def for_all(setup: Setup) -> dict[str, Setup]:
+    """The same setup for every module."""
+    return dict.fromkeys(MODULES, setup)
+
+
+def for_writers(setup: Setup) -> dict[str, Setup]:
+    """A fault of the write command: only the writing modules send one."""
+    return dict.fromkeys(WRITERS, setup)
+
+
+def rule(kind: str, commands: list[str] | None = None, **fields: Any) -> dict:
+    """A simulator fault rule."""
+    return {"kind": kind, "commands": commands, **fields}
+
+
+def code_fault(code: int, words: str, facts_words: str) -> Fault:
+    """Error ``code`` to the facts module's ``status`` read and to the writers' write command."""
+    return Fault(
+        f"error code {code}",
+        {FACTS: Setup(faults=(rule("code", ["status"], code=code),)), **for_writers(Setup(faults=(rule("code", ["privileged"], code=code),)))},
+        {FACTS: Expected("ok+warning", facts_words), POOLS: Expected("failed", words), POWER: Expected("failed", words)},
+    )
+
+
+def all_fail(words: str) -> dict[str, Expected]:
+    """Every module fails with ``words`` in its message."""
+    return dict.fromkeys(MODULES, Expected("failed", words))
+
+
+def writers_recover() -> dict[str, Expected]:
+    """The writers verify a lost reply by reading back: changed, with a warning."""
+    return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost")}
+
+
+QUIRKS_IN_EVERY_REPLY = ("trailing_nul", "trailing_comma", "newline", "missing_comma", "error_code_list", "leading_comma")
+READ_DELAY_S = 1.5  # more than TIMEOUT
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("connection refused", for_all(Setup(config={"refuse_connections": True})), all_fail("cannot connect (Connection refused)")),
+    Fault("connect timeout", for_all(Setup(blackhole=True)), all_fail("no connection within 1 s")),
+    Fault("read timeout (reads)", for_all(Setup(faults=(rule("delay", ["read"], seconds=READ_DELAY_S),))), all_fail("no reply within 1 s")),
+    Fault("read timeout (write)", for_writers(Setup(faults=(rule("delay", ["privileged"], seconds=READ_DELAY_S),))), writers_recover()),
+    Fault("read timeout (get_token)", for_writers(Setup(faults=(rule("delay", ["get_token"], seconds=READ_DELAY_S),))),
+          {POOLS: Expected("failed", "command 'get_token': no reply within 1 s"), POWER: Expected("failed", "command 'get_token': no reply within 1 s")}),
+    Fault("reset mid-reply (reads)", for_all(Setup(faults=(rule("drop", ["read"], mode="reset"),))), all_fail("connection broke after")),
+    Fault("reset mid-reply (write)", for_writers(Setup(faults=(rule("drop", ["privileged"], mode="reset"),))), writers_recover()),
+    Fault("closed mid-reply (reads)", for_all(Setup(faults=(rule("drop", ["read"], mode="close"),))),
+          {FACTS: Expected("ok+warning", "was cut off"), POOLS: Expected("failed", "was cut off"), POWER: Expected("failed", "was cut off")}),
+    Fault("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", ["privileged"], mode="close"),))), writers_recover()),
+    Fault("garbage bytes (reads)", for_all(Setup(faults=(rule("garbage", ["read"]),))),
+          {FACTS: Expected("failed", "answered none of the commands"), POOLS: Expected("failed", "not valid JSON"),
+           POWER: Expected("failed", "not valid JSON")}),
+    Fault("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", ["privileged"]),))), writers_recover()),
+    *(Fault(f"quirk {quirk}", for_all(Setup(faults=(rule("quirk", quirk=quirk),))),
+            {FACTS: Expected("ok"), POOLS: Expected("changed"), POWER: Expected("changed")}) for quirk in QUIRKS_IN_EVERY_REPLY),
+    Fault("quirk truncated", for_all(Setup(faults=(rule("quirk", quirk="truncated"),))),
+          {FACTS: Expected("ok+warning", "was cut off"), POOLS: Expected("failed", "was cut off"), POWER: Expected("failed", "was cut off")}),
+    code_fault(14, "code 14", "does not know 'status'"),
+    code_fault(23, "admin password is wrong", "code 23"),
+    code_fault(45, "write API is disabled", "write API is disabled"),
+    code_fault(132, "code 132", "code 132"),
+    Fault("code 135, token expired mid-task",
+          {FACTS: Setup(faults=(rule("code", ["privileged"], code=135),)),
+           POOLS: Setup(faults=(rule("code", ["privileged"], code=135, remaining=1),), max_tokens=2),
+           POWER: Setup(config={"token_expiry_s": 0.3}, max_tokens=2)},
+          {FACTS: Expected("ok"), POOLS: Expected("changed"), POWER: Expected("changed")}),
+    Fault("code 136, token limit", for_all(Setup(faults=(rule("code", ["get_token"], code=136),))),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "32 per IP address"), POWER: Expected("failed", "32 per IP address")}),
+    Fault("write API disabled", for_all(Setup(state={"write_api_enabled": False})),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
+    Fault("wrong admin password", for_all(Setup(password="wrong_1")),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "admin password is wrong"), POWER: Expected("failed", "admin password is wrong")}),
+    Fault("restart beyond wait_timeout",
+          {FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
+           POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
+           POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S})},
+          {FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
+           POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)")}),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One module against one fault, on its own simulated miner."""
+
+    fault: Fault
+    module: str
+    miner: str
+
+    @property
+    def name(self) -> str:
+        """Host name of the cell in the cells inventory."""
+        return self.miner
+
+    @property
+    def setup(self) -> Setup:
+        """How the cell's miner is set up."""
+        return self.fault.setups[self.module]
+
+    @property
+    def expected(self) -> Expected:
+        """What the cell's module must do."""
+        return self.fault.expected[self.module]
+
+
+def cells_of(miner_names: list[str]) -> list[Cell]:
+    """Every cell, each with a miner of the fleet (in order)."""
+    pairs = [(fault, module) for fault in FAULTS for module in MODULES if module in fault.setups]
+    if len(miner_names) < len(pairs):
+        raise SystemExit(f"the fleet has {len(miner_names)} miners, the matrix needs {len(pairs)}")
+    return [Cell(fault, module, miner) for (fault, module), miner in zip(pairs, miner_names)]
+
+
+def cell_count() -> int:
+    """How many miners the matrix needs."""
+    return sum(len(fault.setups) for fault in FAULTS)
+
+
+def truth_of(miner: dict) -> dict:
+    """The parts of a miner's true state that the modules may change."""
+    state = miner["state"]
+    return {
+        "pools": [[slot["url"], slot["user"]] for slot in state["pools"] if slot["url"]],
+        "power_mode": state["power_mode"],
+        "power_limit_w": state["power_limit_w"],
+        "mining": state["mining"],
+    }
+
+
+def converged(module: str, truth: dict) -> bool:
+    """Whether the true state is what a writing module asked for."""
+    if module == POOLS:
+        return truth["pools"] == DESIRED_POOLS
+    if module == POWER:
+        return all(truth[name] == value for name, value in DESIRED_POWER.items())
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# setup
+
+
+def restart_btminer(miner: dict, password: str) -> None:
+    """Make the miner restart btminer now (the facts restart cell), through the collection's own client."""
+    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient  # pylint: disable=import-outside-toplevel
+
+    WhatsminerClient(miner["host"], miner["port"], password=password, timeout=5.0).privileged("restart_btminer")
+
+
+def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
+    """Reset every cell's miner, apply its fault, write the cells inventory and the true state before the run."""
+    miners = {miner["name"]: miner for miner in api.miners()}
+    cells = cells_of(sorted(miners))
+    hosts: dict[str, dict] = {}
+    before: dict[str, dict] = {}
+    for cell in cells:
+        miner = miners[cell.miner]
+        api.reset(cell.miner)
+        plan = cell.setup
+        if plan.state:
+            api.patch(cell.miner, state=plan.state)
+        if plan.restart_btminer:
+            api.patch(cell.miner, config=plan.config)
+            restart_btminer(miner, PASSWORD)
+        snapshot = api.miner(cell.miner)
+        before[cell.name] = {"truth": truth_of(snapshot), "tokens": snapshot["counters"]["tokens_issued"]}
+        if plan.config and not plan.restart_btminer:
+            api.patch(cell.miner, config=plan.config)
+        if plan.faults:
+            api.patch(cell.miner, faults=list(plan.faults))
+        hosts[cell.name] = {
+            "ansible_host": miner["host"],
+            "whatsminer_port": blackhole_port if plan.blackhole else miner["port"],
+            "cell_module": cell.module,
+            "cell_fault": cell.fault.name,
+            "cell_password": plan.password,
+            "cell_wait_timeout": plan.options.get("wait_timeout", WAIT_TIMEOUT),
+            "cell_verify_timeout": plan.options.get("verify_timeout", VERIFY_TIMEOUT),
+        }
+    inventory = {
+        "cells": {
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                "cell_timeout": TIMEOUT,
+                "cell_retries": RETRIES,
+                "cell_pools": [{"url": url, "user": user} for url, user in DESIRED_POOLS],
+                "cell_power": {"mode": DESIRED_POWER["power_mode"], "power_limit": DESIRED_POWER["power_limit_w"]},
+            },
+            "hosts": hosts,
+        }
+    }
+    (workdir / "cells.yml").write_text(json.dumps(inventory, indent=1))  # JSON is YAML
+    (workdir / "before.json").write_text(json.dumps(before))
+    print(f"fault matrix: {len(cells)} cells ({len(FAULTS)} faults x {len(MODULES)} modules where they apply) on {len(cells)} simulated miners")
+
+
+# ---------------------------------------------------------------------------------------------
+# check
+
+
+def outcome_of(record: dict | None) -> str:
+    """``failed``, ``changed`` or ``ok``, with ``+warning`` when the module warned; ``no result`` when the task did not run."""
+    if record is None:
+        return "no result"
+    if record["status"] in ("failed", "ignored"):
+        return "failed"
+    result = record["result"]
+    outcome = "changed" if result.get("changed") else "ok"
+    return outcome + ("+warning" if warning_texts(result) else "")
+
+
+def check_cell(checks: Checks, cell: Cell, path: str, record: dict | None, before: dict, after: dict, tokens: int) -> str:
+    """Check one cell of one run; return its outcome for the matrix."""
+    label = f"{path} {cell.module} / {cell.fault.name}"
+    outcome = outcome_of(record)
+    result = record["result"] if record else {}
+    crash = traceback_in(result)
+    checks.check(crash is None, f"{label}: no traceback", f"the result shows {crash}: {json.dumps(result, default=str)[:600]}")
+    checks.check(outcome == cell.expected.outcome, f"{label}: outcome", f"expected {cell.expected.outcome}, got {outcome}: {str(result.get('msg', ''))[:400]}")
+    if cell.expected.words:
+        text = str(result.get("msg", "")) if outcome == "failed" else " ".join(warning_texts(result))
+        checks.check(cell.expected.words in text, f"{label}: message", f"expected {cell.expected.words!r} in {text[:500]!r}")
+    state_changed = before != after
+    if outcome.startswith("changed"):
+        checks.check(state_changed, f"{label}: changed only when the true state changed", f"before {before}, after {after}")
+    if record is not None and not result.get("changed"):
+        checks.check(not state_changed, f"{label}: unchanged means the true state did not change", f"before {before}, after {after}")
+    if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS:
+        checks.check(converged(cell.module, after), f"{label}: a success leaves what was asked for", f"true state {after}")
+    checks.check(tokens <= cell.setup.max_tokens, f"{label}: tokens", f"{tokens} API tokens, at most {cell.setup.max_tokens} expected")
+    return outcome
+
+
+def check(api: ControlApi, workdir: Path, path: str) -> int:
+    """Check every cell of one run; store the outcomes for the report."""
+    miners = {miner["name"]: miner for miner in api.miners()}
+    cells = cells_of(sorted(miners))
+    records = task_results(read_records(workdir / f"record-{path}.jsonl"), RUN_TASK)
+    before = json.loads((workdir / "before.json").read_text())
+    checks = Checks(f"fault matrix, {path} path")
+    outcomes = {}
+    for cell in cells:
+        miner = miners[cell.miner]
+        tokens = miner["counters"]["tokens_issued"] - before[cell.name]["tokens"]  # counters survive resets
+        outcomes[cell.name] = check_cell(checks, cell, path, records.get(cell.name), before[cell.name]["truth"], truth_of(miner), tokens)
+    (workdir / f"outcomes-{path}.json").write_text(json.dumps(outcomes))
+    (workdir / f"checks-{path}.json").write_text(json.dumps({"passed": checks.passed, "failures": checks.failures}))
+    return checks.report()
+
+
+def report(api: ControlApi, workdir: Path) -> int:
+    """Print the matrix (fault x module x path -> outcome) and the totals; fail when a check of a run failed."""
+    cells = cells_of(sorted(miner["name"] for miner in api.miners()))
+    outcomes = {path: json.loads((workdir / f"outcomes-{path}.json").read_text()) for path in PATHS}
+    by_fault: dict[str, dict[str, Cell]] = {}
+    for cell in cells:
+        by_fault.setdefault(cell.fault.name, {})[cell.module] = cell
+    rows = []
+    for fault in FAULTS:
+        row = [fault.name]
+        for module in MODULES:
+            cell = by_fault[fault.name].get(module)
+            for path in PATHS:
+                outcome = outcomes[path][cell.name] if cell else NOT_APPLICABLE
+                if cell and outcome != cell.expected.outcome:
+                    outcome += f" (expected {cell.expected.outcome})"
+                row.append(outcome)
+        rows.append(row)
+    headers = ["fault"] + [f"{module.removeprefix('whatsminer_')} {path}" for module in MODULES for path in PATHS]
+    print_table(headers, rows, title="FAULT MATRIX (module x path x fault -> outcome; '-' = the module sends no such command)")
+    failures = []
+    passed = 0
+    for path in PATHS:
+        summary = json.loads((workdir / f"checks-{path}.json").read_text())
+        passed += summary["passed"]
+        failures += summary["failures"]
+    counted = [value for path in PATHS for value in outcomes[path].values()]
+    total = {outcome: counted.count(outcome) for outcome in ("failed", "changed", "changed+warning", "ok", "ok+warning")}
+    print(f"\nfault matrix: {len(FAULTS)} faults, {len(cells)} cells x {len(PATHS)} paths = {len(cells) * len(PATHS)} module runs; outcomes: "
+          + ", ".join(f"{count} {outcome}" for outcome, count in total.items()))
+    print("connect timeout: a loopback listener with a full accept queue (reliability.py blackhole); the client's own handling of "
+          "socket timeouts is also covered by tests/unit/plugins/module_utils/test_client_transport.py")
+    print(f"fault matrix checks: {passed} passed, {len(failures)} failed (no traceback, expected outcome and message, changed only with a "
+          "true change, successes converged, token budget)")
+    for failure in failures:
+        print(f"FAILED CHECK {failure}")
+    return 1 if failures else 0
+
+
+def main() -> int:
+    """Command line: ``count``, ``setup``, ``check PATH``, ``report``."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("count", "setup", "check", "report"))
+    parser.add_argument("path", nargs="?", choices=PATHS)
+    parser.add_argument("--control-url")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--blackhole-port", type=int)
+    options = parser.parse_args()
+    if options.action == "count":
+        print(cell_count())
+        return 0
+    api = ControlApi(options.control_url)
+    if options.action == "setup":
+        setup(api, options.workdir, options.blackhole_port)
+        return 0
+    if options.action == "check":
+        return check(api, options.workdir, options.path)
+    return report(api, options.workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

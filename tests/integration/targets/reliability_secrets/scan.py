@@ -1,0 +1,138 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Secret hygiene: the admin password and every pool password appear in no output of a run.
+
+``runme.sh`` uses this script for each step:
+
+``markers``  writes unique marker passwords (``secrets_vars.yml``) for this run;
+``prepare``  resets the fleet, gives every miner the marker admin password and makes miner-003
+             apply pools slowly (so that a verification failure is among the outputs);
+``verify``   checks that the markers really reached the miners (the scan would prove nothing
+             otherwise), then searches every output of the runs for every marker, raw and base64
+             encoded: playbook output at -vvvv with --diff, the Ansible log file, every returned
+             value (reliability_record), and every message Python processes sent to syslog or the
+             journal (syslog_capture/sitecustomize.py). It prints the figures and fails on any hit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability_common"))
+
+# pylint: disable=wrong-import-position
+from reliability import Checks, ControlApi, read_records  # noqa: E402
+
+SLOW_MINER = "miner-003"
+SLOW_POOLS_S = 2.0
+MARKER_NAMES = ("marker_admin", "marker_pool_1", "marker_pool_2", "marker_pool_3", "marker_wrong", "marker_invalid")
+#: What Ansible shows for a no_log value it had to hide (eight asterisks, not part of a banner line).
+MASK = re.compile(r"(?<!\*)\*{8}(?!\*)")
+
+
+def write_markers(path: Path) -> None:
+    """Unique markers: valid passwords (printable ASCII) that occur nowhere else by chance."""
+    markers = {name: f"Mk{name.split('_', 1)[1].title().replace('_', '')}{secrets.token_hex(8)}" for name in MARKER_NAMES}
+    markers["marker_invalid"] = f"Mk Invalid {secrets.token_hex(8)}"  # a space: refused by validation
+    path.write_text(json.dumps(markers, indent=1))  # JSON is YAML
+
+
+def prepare(api: ControlApi, markers: dict) -> None:
+    """Every miner back to its initial state with the marker admin password; miner-003 slow to apply pools."""
+    for miner in api.miners():
+        api.reset(miner["name"])
+        api.patch(miner["name"], state={"admin_password": markers["marker_admin"]})
+    api.patch(SLOW_MINER, config={"pools_apply_delay_s": SLOW_POOLS_S})
+
+
+def forms(marker: str) -> dict[str, bytes]:
+    """The forms in which a marker would leak: as it is, its random part alone, and base64 encoded."""
+    random_part = marker.rsplit(" ", 1)[-1][-16:]
+    return {
+        "raw": marker.encode(),
+        "random part": random_part.encode(),
+        "base64": base64.b64encode(marker.encode()).rstrip(b"="),
+    }
+
+
+def scan(paths: list[Path], markers: dict) -> tuple[list[str], int, int]:
+    """Every hit of every marker form in every file: (hits, files scanned, bytes scanned)."""
+    hits = []
+    total = 0
+    for path in paths:
+        data = path.read_bytes()
+        total += len(data)
+        for name, marker in markers.items():
+            for form, needle in forms(marker).items():
+                count = data.count(needle)
+                if count:
+                    hits.append(f"{path.name}: {count} x {name} ({form})")
+    return hits, len(paths), total
+
+
+def verify(api: ControlApi, markers: dict, outputs: list[Path], syslog_capture: Path, path_name: str) -> int:
+    """Check that the markers were used, scan the outputs and the syslog capture, print the figures.
+
+    The module path logs each invocation (``AnsibleModule`` masks no_log values there as
+    designed); the in-process path sends nothing to syslog.
+    """
+    checks = Checks(f"secret hygiene, {path_name} path")
+    miners = api.miners()
+    for miner in miners:
+        state = miner["state"]
+        checks.check(state["admin_password"] == markers["marker_admin"], f"{miner['name']} has the marker admin password")
+        passwords = {slot["password"] for slot in state["pools"]}
+        checks.check({markers["marker_pool_1"], markers["marker_pool_2"]} <= passwords,
+                     f"{miner['name']} holds the marker pool passwords (the modules did send them)")
+        checks.check(miner["counters"]["tokens_issued"] > 0, f"{miner['name']} issued tokens (the admin password was used)")
+    existing = [path for path in outputs if path.exists()]
+    checks.check(len(existing) == len(outputs), "every output exists", ", ".join(str(path) for path in outputs if not path.exists()))
+    hits, files, size = scan(existing + ([syslog_capture] if syslog_capture.exists() else []), markers)
+    for hit in hits:
+        checks.check(False, "no marker in any output", hit)
+    masked = sum(len(MASK.findall(path.read_text(errors="replace"))) for path in existing)
+    checks.check(masked == 0, "nothing had to be masked (the modules never emitted a secret)", f"{masked} x ********")
+    records = [record for path in existing if path.suffix == ".jsonl" and "record" in path.name for record in read_records(path)]
+    returned = sum(1 for record in records if record["kind"] == "result")
+    captured = [json.loads(line) for line in syslog_capture.read_text().splitlines()] if syslog_capture.exists() else []
+    invocations = sum(1 for entry in captured if "Invoked with" in entry["message"])
+    if path_name == "module":
+        checks.check(invocations > 0, "the syslog capture saw the modules' invocation messages")
+    print(f"secrets scan ({path_name} path): {files} outputs, {size} bytes scanned, {len(markers)} marker passwords x 3 forms, {len(hits)} hits, "
+          f"{masked} masked values; {returned} returned values among them")
+    print(f"syslog/journal: /dev/log {'present' if os.path.exists('/dev/log') else 'absent (syslog messages of modules go nowhere on this host)'}; "
+          f"{len(captured)} messages captured through the patched syslog/journal ({invocations} module invocations), "
+          "scanned above")
+    return checks.report()
+
+
+def main() -> int:
+    """Command line: ``markers``, ``prepare``, ``verify``."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("markers", "prepare", "verify"))
+    parser.add_argument("--vars-file", type=Path, required=True)
+    parser.add_argument("--control-url")
+    parser.add_argument("--syslog-capture", type=Path)
+    parser.add_argument("--path", choices=("auto", "module"), help="the execution path of the run (verify)")
+    parser.add_argument("--outputs", nargs="*", type=Path, default=[], help="the files to scan (verify)")
+    options = parser.parse_args()
+    if options.action == "markers":
+        write_markers(options.vars_file)
+        return 0
+    markers = json.loads(options.vars_file.read_text())
+    api = ControlApi(options.control_url)
+    if options.action == "prepare":
+        prepare(api, markers)
+        return 0
+    return verify(api, markers, options.outputs, options.syslog_capture, options.path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
