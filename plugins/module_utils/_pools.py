@@ -38,6 +38,7 @@ from typing import Any, Callable, NamedTuple
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError, write_outcome_unknown
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
 
 POOL_SLOTS = 3
 DEFAULT_SCHEME = "stratum+tcp"
@@ -364,31 +365,17 @@ def wait_for_pools(
     expected: list[dict],
     timeout: float,
     *,
-    interval: float = VERIFY_INTERVAL,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[bool, list[dict] | None, WhatsminerError | None]:
-    """Read the pools until they equal ``expected`` or ``timeout`` seconds have passed.
+) -> PollOutcome:
+    """Read the pools every VERIFY_INTERVAL seconds until they equal ``expected``, for at most ``timeout`` seconds.
 
     A read that fails (btminer restarting, a broken reply) is tried again within the time.
-    Returns whether they matched, the pools seen last (``None`` when no read succeeded) and the
-    error of the last read when it failed.
     """
-    deadline = clock() + timeout
-    seen: list[dict] | None = None
-    while True:
-        last_error = None
-        try:
-            seen = read_pools(client)
-        except WhatsminerError as error:
-            last_error = error
-        else:
-            if pools_equal(seen, expected):
-                return True, seen, None
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return False, seen, last_error
-        sleep(min(interval, remaining))
+    return poll_until(
+        lambda: read_pools(client), lambda seen: pools_equal(seen, expected), timeout,
+        interval=VERIFY_INTERVAL, clock=clock, sleep=sleep,
+    )
 
 
 def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float) -> dict:
@@ -430,7 +417,7 @@ def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: st
         if lost_reply is not None:
             message += f" The reply to update_pools: {lost_reply}"
         if last_error is not None:
-            message += f" The last read failed: {last_error}"
+            message += f" The last read that failed: {last_error}"
         message += " Check the miner (web UI or whatsminer_facts) and run the task again; raise verify_timeout if the firmware applies pools slowly."
         changed = True if seen is None else not pools_equal(seen, plan.before)
         raise ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=commands)

@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     CommandRejectedError,
     MinerRestartingError,
@@ -250,15 +251,6 @@ def predicted_settings(current: Observation, commands: list[Command]) -> dict[st
 # Sending and waiting
 
 
-@dataclass
-class WaitOutcome:
-    """The end of a wait: the last observation (``None`` when no read succeeded) and the last error."""
-
-    reached: bool
-    observation: Observation | None
-    last_error: WhatsminerError | None
-
-
 class PowerTask:
     """Reads, changes and verifies the power settings of one miner (see the module docstring).
 
@@ -288,7 +280,7 @@ class PowerTask:
     # --- reading ---------------------------------------------------------------------------
 
     def wait_until(self, expected: dict[str, Any], *, btminer_up: bool, sent_at: float | None = None,
-                   first: Observation | None = None) -> WaitOutcome:
+                   first: Observation | None = None) -> PollOutcome:
         """Poll until the miner shows ``expected`` (and answers from btminer when ``btminer_up``).
 
         ``sent_at`` (clock time of a command that restarts btminer) also requires btminer to have
@@ -296,30 +288,13 @@ class PowerTask:
         spaced FIRST_POLL_INTERVAL to MAX_POLL_INTERVAL apart; any error of a read is kept as the
         last error and the polling goes on until ``wait_timeout`` seconds have passed.
         """
-        deadline = self.clock() + self.wait_timeout
-        interval = FIRST_POLL_INTERVAL
-        last_seen, last_error = first, None
-        fresh = first if first is not None else self._poll()
-        while True:
-            if isinstance(fresh, WhatsminerError):
-                last_error = fresh
-            else:
-                last_seen = fresh
-                if self._reached(fresh, expected, btminer_up, sent_at):
-                    return WaitOutcome(True, fresh, last_error)
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                return WaitOutcome(False, last_seen, last_error)
-            self.sleep(min(interval, remaining))
-            interval = min(interval * POLL_BACKOFF, MAX_POLL_INTERVAL)
-            fresh = self._poll()
-
-    def _poll(self) -> Observation | WhatsminerError:
-        """One read: the observation, or the error that ended the read."""
-        try:
-            return read_observation(self.client)
-        except WhatsminerError as error:
-            return error
+        return poll_until(
+            lambda: read_observation(self.client),
+            lambda observation: self._reached(observation, expected, btminer_up, sent_at),
+            self.wait_timeout,
+            interval=FIRST_POLL_INTERVAL, backoff=POLL_BACKOFF, max_interval=MAX_POLL_INTERVAL,
+            first=first, clock=self.clock, sleep=self.sleep,
+        )
 
     def _reached(self, observation: Observation, expected: dict[str, Any], btminer_up: bool, sent_at: float | None) -> bool:
         if btminer_up and not observation.btminer_answers:
@@ -338,11 +313,11 @@ class PowerTask:
         if not outcome.reached:
             raise ModuleFailure(
                 f"{self._miner()}: btminer (the mining program) did not answer within wait_timeout ({self.wait_timeout:g} s), "
-                f"so the current power settings are unknown and nothing was sent. Last seen: {self._seen(outcome.observation)}; "
+                f"so the current power settings are unknown and nothing was sent. Last seen: {self._seen(outcome.last_value)}; "
                 f"last error: {outcome.last_error or 'none (btminer was restarting)'}",
                 before=first.settings(),
             )
-        self.before = outcome.observation
+        self.before = outcome.last_value
         return self.before
 
     # --- writing ---------------------------------------------------------------------------
@@ -372,7 +347,7 @@ class PowerTask:
                 raise self._timeout_failure(command, expected, outcome, lost_reply)
             if lost_reply is not None:
                 self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
-            observation = outcome.observation
+            observation = outcome.last_value
         return observation
 
     def _send(self, command: Command) -> WhatsminerError | None:
@@ -429,17 +404,17 @@ class PowerTask:
         miner = {"host": error.host, "port": error.port, "command": error.command, "code": error.code}
         return ModuleFailure(message, miner=miner, **self._details())
 
-    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: WaitOutcome, lost_reply: WhatsminerError | None) -> ModuleFailure:
+    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: PollOutcome, lost_reply: WhatsminerError | None) -> ModuleFailure:
         """The failure of a wait that ended without the wanted state; ``changed`` from what the miner showed."""
         message = (
             f"{self._miner()} did not show the wanted state within wait_timeout ({self.wait_timeout:g} s) after {command.name}. "
-            f"Sent: {self._sent_names()}. Wanted: {describe(expected)}. Last seen: {self._seen(outcome.observation)}. "
+            f"Sent: {self._sent_names()}. Wanted: {describe(expected)}. Last seen: {self._seen(outcome.last_value)}. "
             f"Last error: {outcome.last_error or 'none'}. "
         )
         if lost_reply is not None:
             message += f"The reply to {command.name} was lost, so it may not have run: {lost_reply} "
         message += "Raise wait_timeout if btminer needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power)."
-        last_seen = outcome.observation.settings() if outcome.observation else None
+        last_seen = outcome.last_value.settings() if outcome.last_value else None
         # Every command before this one was verified; this one changed something if the miner
         # shows other settings than before (unknown when no read succeeded: then it may have).
         changed = len(self.sent) > 1 or last_seen is None or self.before is None or last_seen != self.before.settings()

@@ -15,6 +15,7 @@ for path in (SIMULATOR_DIR, TESTS_DIR):
         sys.path.insert(0, path)
 
 from whatsminer_sim import Fleet  # noqa: E402
+from whatsminer_sim.testing import FleetStarter  # noqa: E402
 
 
 def pytest_configure(config: Any) -> None:
@@ -28,19 +29,10 @@ FAST_CONFIG = {"restart_seconds": 0.25, "reboot_seconds": 0.4, "idle_timeout_s":
 
 
 @pytest.fixture(name="start_fleet")
-def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
+def fixture_start_fleet() -> Iterator[FleetStarter]:
     """Start fleets (fast timings by default) and stop them after the test."""
-    fleets: list[Fleet] = []
-
-    def start(**options: Any) -> Fleet:
-        options["config"] = {**FAST_CONFIG, **options.get("config", {})}
-        fleet = Fleet.start(**options)
-        fleets.append(fleet)
-        return fleet
-
-    yield start
-    for fleet in fleets:
-        fleet.stop()
+    with FleetStarter(FAST_CONFIG) as start:
+        yield start
 
 
 @pytest.fixture(name="fleet3")

@@ -13,6 +13,7 @@ if SIMULATOR_DIR not in sys.path:
     sys.path.insert(0, SIMULATOR_DIR)
 
 from whatsminer_sim import Fleet  # noqa: E402  pylint: disable=wrong-import-position,import-error,unused-import
+from whatsminer_sim.testing import FleetStarter  # noqa: E402  pylint: disable=wrong-import-position,import-error,unused-import
 
 #: Short restart windows so that the suite stays fast.
 FAST_CONFIG = {"restart_seconds": 0.3, "reboot_seconds": 0.5, "idle_timeout_s": 3.0}

@@ -50,5 +50,5 @@ for execution in auto module; do
     cd "$TARGET_DIR"
 done
 
-ansible-playbook "$TARGET_DIR/bad_variables.yml" -e "inventory=$OUTPUT_DIR/site-module/inventory" \
+ansible-playbook "$TARGET_DIR/check_bad_inventory.yml" -e "inventory=$OUTPUT_DIR/site-module/inventory" \
     -e "control_url=$FLEET_CONTROL_URL" "$@"

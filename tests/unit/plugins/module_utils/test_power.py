@@ -18,6 +18,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     MinerRestartingError,
     WriteApiDisabledError,
 )
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
 
@@ -205,21 +206,6 @@ def test_valid_parameters(params):
 
 
 # --- sending and waiting, against a scripted miner and a fake clock -------------------------------
-
-class FakeClock:
-    """Time that passes only when the code sleeps (and a little per read)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 4))
-        self.now += seconds
-
 
 class FakeMiner:
     """A 2.x miner in memory: power commands change its state; restarts last ``restart_s`` seconds.

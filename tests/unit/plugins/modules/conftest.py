@@ -13,7 +13,7 @@ from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet, FleetStarter
 
 
 class ModuleResult(dict):
@@ -55,20 +55,10 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
 
 
 @pytest.fixture(name="start_fleet")
-def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
-    """Start simulated fleets (fast timings by default); all are stopped after the test."""
-    fleets: list[Fleet] = []
-
-    def start(**options: Any) -> Fleet:
-        options["config"] = {**FAST_CONFIG, **options.get("config", {})}
-        options.setdefault("address_mode", "ports")
-        fleet = Fleet.start(**options)
-        fleets.append(fleet)
-        return fleet
-
-    yield start
-    for fleet in fleets:
-        fleet.stop()
+def fixture_start_fleet() -> Iterator[FleetStarter]:
+    """Start simulated fleets (fast timings, own ports by default); all are stopped after the test."""
+    with FleetStarter(FAST_CONFIG, address_mode="ports") as start:
+        yield start
 
 
 @pytest.fixture(name="fleet", scope="module")

@@ -1,0 +1,69 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bounded polling of a miner until it shows what was asked.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+After a write the modules read the miner again until it shows the new setting: the pools after
+``update_pools``, the power state after a command that restarts btminer. Both waits are the one
+loop below: read, stop when the value is the wanted one, otherwise sleep and read again, never
+longer than the timeout. A read that fails with a ``WhatsminerError`` (btminer restarting, a
+broken reply) does not end the wait; the error is kept for the message when time runs out.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+
+
+class PollOutcome(NamedTuple):
+    """The end of a wait."""
+
+    #: Whether a read showed the wanted value before the time ran out.
+    reached: bool
+    #: The value of the last read that succeeded (``None`` when none did).
+    last_value: Any
+    #: The error of the most recent read that failed during the wait (``None`` when none did).
+    last_error: WhatsminerError | None
+
+
+def poll_until(
+    read: Callable[[], Any],
+    reached: Callable[[Any], bool],
+    timeout: float,
+    *,
+    interval: float,
+    backoff: float = 1.0,
+    max_interval: float | None = None,
+    first: Any = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PollOutcome:
+    """Call ``read`` until ``reached(value)`` is true or ``timeout`` seconds have passed.
+
+    The first read happens at once, unless ``first`` (not ``None``) is the value of a read just made. Reads are
+    spaced ``interval`` seconds apart, the interval growing by ``backoff`` up to ``max_interval``;
+    the last sleep is cut short so the wait never outlasts ``timeout``.
+    """
+    deadline = clock() + timeout
+    last_value, last_error = None, None
+    value = first
+    while True:
+        if value is None:
+            try:
+                value = read()
+            except WhatsminerError as error:
+                last_error = error
+        if value is not None:
+            last_value = value
+            if reached(value):
+                return PollOutcome(True, value, last_error)
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return PollOutcome(False, last_value, last_error)
+        sleep(min(interval, remaining))
+        interval = interval * backoff if max_interval is None else min(interval * backoff, max_interval)
+        value = None
