@@ -118,6 +118,9 @@ class WhatsminerClient(Transport):
             ``api_version: auto`` probe); the first ``read`` of such a command takes it from here.
     """
 
+    #: The reads ``read_many`` joins into one request (the cgminer-backed ones).
+    joinable_commands = JOINABLE_COMMANDS
+
     def __init__(
         self,
         host: str,
@@ -333,6 +336,10 @@ class WhatsminerClient(Transport):
             return AuthenticationError("the miner could not decrypt the request, so the admin password is wrong", **context)
         if encrypted and code == CODE_TOKEN_REJECTED:
             return AuthenticationError("the miner rejected a freshly issued token, so the admin password is wrong", **context)
+        if code == CODE_INVALID_COMMAND and encrypted:
+            return UnsupportedCommandError(
+                "the miner does not support this write command on this port; firmware released after 2024-11 "
+                "(API 3) takes writes only on its API 3 port (4433): set api_version to auto or 3 for this miner", **context)
         if code == CODE_INVALID_COMMAND:
             return UnsupportedCommandError("the miner does not support this command", **context)
         return CommandRejectedError("the miner rejected the command", **context)

@@ -416,15 +416,18 @@ class ApiChoice:
         version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
             facts module can reuse it instead of asking again.
         device_info: The API 3 ``get.device.info`` reply, when API 3 was asked directly.
+        connections: TCP connections the probe opened (0 when ``api_version`` was given).
     """
 
-    __slots__ = ("version", "reason", "version_reply", "device_info")
+    __slots__ = ("version", "reason", "version_reply", "device_info", "connections")
 
-    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None) -> None:
+    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None,
+                 connections: int = 0) -> None:
         self.version = version
         self.reason = reason
         self.version_reply = version_reply
         self.device_info = device_info
+        self.connections = connections
 
     def __repr__(self) -> str:
         return f"ApiChoice(version={self.version}, reason={self.reason!r})"
@@ -457,7 +460,8 @@ def choose_api_version(
     try:
         version = api2.read("get_version")
     except (CommandRejectedError, MalformedReplyError) as error:
-        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})")
+        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})",
+                         connections=api2.connections_opened)
     except MinerConnectionError as error:
         if error.request_sent or isinstance(error, MinerTimeoutError):
             raise
@@ -469,11 +473,12 @@ def choose_api_version(
         sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
         system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
         return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
-                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info)
+                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info,
+                         connections=api2.connections_opened + api3.connections_opened)
     chosen = api_version_from_version_reply(version)
     msg = message(version)
     return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
-                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version)
+                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version, connections=api2.connections_opened)
 
 
 def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:

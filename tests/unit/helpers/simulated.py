@@ -16,10 +16,15 @@ from whatsminer_sim import Fleet  # noqa: E402  pylint: disable=wrong-import-pos
 
 #: Short restart windows so that the suite stays fast.
 FAST_CONFIG = {"restart_seconds": 0.3, "reboot_seconds": 0.5, "idle_timeout_s": 3.0}
-#: The 2.x firmware profiles the simulator has, oldest first.
-PROFILES = ("1.4.x", "2.0.x", "2024")
+#: The firmware profiles the simulator has, oldest first (3.x: API 3 on its own port, reduced API 2).
+PROFILES = ("1.4.x", "2.0.x", "2024", "3.x")
+#: The profiles of API 2 firmware.
+API2_PROFILES = PROFILES[:-1]
 
 
 def connection_args(miner: Any, **extra: Any) -> dict[str, Any]:
-    """Module arguments that point at a simulated miner."""
-    return {"host": miner.host, "port": miner.port, "timeout": 2.0, **extra}
+    """Module arguments that point at a simulated miner (and at its API 3 port, which is not 4433 here, when it has one)."""
+    args = {"host": miner.host, "port": miner.port, "timeout": 2.0}
+    if miner.api3_port is not None:
+        args["api3_port"] = miner.api3_port
+    return {**args, **extra}

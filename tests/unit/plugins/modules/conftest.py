@@ -62,6 +62,8 @@ def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
     def start(**options: Any) -> Fleet:
         options["config"] = {**FAST_CONFIG, **options.get("config", {})}
         options.setdefault("address_mode", "ports")
+        if "password" in options:  # the same password for API 2's admin and API 3's super account
+            options.setdefault("v3_password", options["password"])
         fleet = Fleet.start(**options)
         fleets.append(fleet)
         return fleet
@@ -73,7 +75,7 @@ def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
 
 @pytest.fixture(name="fleet", scope="module")
 def fixture_fleet() -> Iterator[Fleet]:
-    """One miner of each firmware profile (1.4.x, 2.0.x, 2024), shared by the tests of a file."""
-    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG)
+    """One miner of each firmware profile (1.4.x, 2.0.x, 2024, 3.x), shared by the tests of a file."""
+    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG, v3_password="admin")
     yield fleet
     fleet.stop()
