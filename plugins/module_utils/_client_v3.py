@@ -31,7 +31,8 @@ code    meaning (section 7.1)         error
         password/token)               fresh salt if the salt changed); ``MinerRestartingError`` for
                                       ``get.miner.status`` (btminer, its source, is not answering);
                                       ``CommandRejectedError`` otherwise
--2      invalid command or parameter  ``UnsupportedCommandError`` (like API 2's code 14)
+-2      invalid command or parameter  ``UnsupportedCommandError`` for reads (like API 2's code 14);
+                                      ``CommandRejectedError`` for ``set.*`` (a refused value, like 132)
 -3      parameter missing             ``CommandRejectedError``
 -4      no permission                 ``WriteApiDisabledError`` (API switch off, or an account
                                       without write permission)
@@ -307,6 +308,9 @@ class WhatsminerV3Client(Transport):
             return AuthenticationError(
                 f"the miner rejected the signed request, so the password of API 3 account '{self.account}' is wrong "
                 f"(the factory password of '{DEFAULT_ACCOUNT}' is '{FACTORY_PASSWORD}')", **context)
+        if code == CODE_INVALID and write:
+            # The writes sent are commands API 3 has, so -2 refuses a value (like API 2's code 132).
+            return CommandRejectedError("the miner refused a parameter value of this command (or does not know the command)", **context)
         if code == CODE_INVALID:
             return UnsupportedCommandError("the miner does not support this command or one of its parameter values", **context)
         if code == CODE_PARAM_MISSING:

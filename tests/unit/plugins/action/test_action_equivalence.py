@@ -10,8 +10,7 @@ the expected connections and API tokens on both paths.
 
 Traffic: every run that contacts the miner starts with the ``api_version: auto`` probe (one
 ``get_version`` on port 4028). On the 3.x miner the connections are those of both ports, and
-as API 3 has no tokens, its signed writes are counted where API 2 counts tokens (one token or one
-signed write per writing run).
+the salt read that precedes signed writes counts where API 2 counts tokens (one per writing run).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_po
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.integration.targets.execution_paths.filter_plugins.execution_paths import without_live_values
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import comparable, module_output, run_in_process
 
 MODULES = {
@@ -37,8 +36,6 @@ MODULES = {
     "whatsminer_power": (whatsminer_power.main, power_action.ActionModule),
 }
 ADMIN = "admin"
-#: The ``api_version: auto`` probe: one get_version on port 4028 before anything else.
-AUTO_PROBE = 1
 DESIRED_POOLS = [{"url": "stratum+tcp://paths.example.com:3333", "user": "hashfarm.paths"}]
 MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
@@ -108,9 +105,8 @@ def miner_of(fleet, profile):
 
 
 def traffic(miner) -> tuple[int, int]:
-    """Connections to both ports, and tokens issued (API 2) plus signed writes received (API 3), so far."""
-    counters = miner.counters
-    return counters.connections + counters.v3_connections, counters.tokens_issued + counters.v3_privileged_requests
+    """Connections to both ports, and tokens issued (API 2) or salts read for signing (API 3), so far."""
+    return connections(miner), tokens(miner)
 
 
 def run_both_paths(miner, scenario: Scenario, capsys) -> dict[str, tuple[dict, int, int]]:

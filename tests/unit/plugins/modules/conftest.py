@@ -62,8 +62,8 @@ def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
     def start(**options: Any) -> Fleet:
         options["config"] = {**FAST_CONFIG, **options.get("config", {})}
         options.setdefault("address_mode", "ports")
-        if "password" in options:  # the same password for API 2's admin and API 3's super account
-            options.setdefault("v3_password", options["password"])
+        # The same password for API 2's admin and API 3's super account (the modules have one password option).
+        options.setdefault("v3_password", options.get("password", "admin"))
         fleet = Fleet.start(**options)
         fleets.append(fleet)
         return fleet
