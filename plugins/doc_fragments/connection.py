@@ -53,8 +53,8 @@ options:
     default: super
   password:
     description:
-      - Password of the account that changes the miner, as set in WhatsMinerTool: the admin
-        password on API 2, the password of O(api3_account) on API 3.
+      - Password of the account that changes the miner, as set in WhatsMinerTool (the admin
+        password on API 2, the password of O(api3_account) on API 3).
       - Needed only for commands that change the miner (privileged commands). Reading facts does
         not need it.
       - Privileged commands work only after the default password V(admin) was changed and the

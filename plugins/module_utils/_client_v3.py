@@ -366,7 +366,7 @@ class WhatsminerV3Client(Transport):
                 chunk = sock.recv(min(count - received, RECEIVE_CHUNK_BYTES))
             except socket.timeout as exc:
                 raise ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"),
-                                       request_sent=True, timed_out=True) from exc
+                                      request_sent=True, timed_out=True) from exc
             except OSError as exc:
                 raise ExchangeFailure(_incomplete(part, received, count, f"broke ({exc.strerror or exc})"), request_sent=True) from exc
             if not chunk:
