@@ -58,12 +58,9 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     reply_status,
     split_joined_reply,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (  # noqa: F401  (re-exported defaults)
-    DEFAULT_NO_REPLY_WAIT,
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
     DEFAULT_RETRIES,
-    DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
-    MAX_REPLY_BYTES,
     RECEIVE_CHUNK_BYTES,
     ExchangeFailure,
     Transport,
