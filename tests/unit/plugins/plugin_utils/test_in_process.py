@@ -93,7 +93,8 @@ def test_validation_takes_environment_fallbacks_and_hides_them(monkeypatch):
 def test_unsupported_parameters_name_the_module():
     validated = validate_arguments(module_argument_spec(POOLS_SPEC), {"host": "h", "pools": [], "colour": "red"}, "hashfarm.whatsminer.whatsminer_pools")
     assert validated.error.startswith(
-        "Unsupported parameters for (hashfarm.whatsminer.whatsminer_pools) module: colour. Supported parameters include: api3_account, api3_port, api_version, host,"
+        "Unsupported parameters for (hashfarm.whatsminer.whatsminer_pools) module: colour. "
+        "Supported parameters include: api3_account, api3_port, api_version, host,"
     )
     assert validated.params["colour"] == "red"  # shown in invocation.module_args, as AnsibleModule does
 
