@@ -1,7 +1,7 @@
 """make demo: the collection's main job, desired state for a fleet, against a simulated farm on loopback.
 
 1. copy the collection to build/collections (where ansible-playbook finds it);
-2. start 60 simulated miners of mixed firmware (1.4.x, 2.0.x, 2024), each on its own loopback
+2. start 60 simulated miners of mixed firmware (1.4.x, 2.0.x, 2024, 3.x), each on its own loopback
    address and port 4028 like a real miner;
 3. write build/demo/inventory: the desired state of examples/inventory (its group_vars/ and
    host_vars/: per-rack pools, worker names from the host names, a rack in low power mode, a
@@ -140,8 +140,10 @@ def main() -> int:
     stage_collection()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     (DEMO_DIR / "vault-password").write_text(EXAMPLE_VAULT_PASSWORD + "\n", encoding="utf-8")
-    say(f"starting {count} simulated miners (firmware 1.4.x, 2.0.x and 2024), each on its own loopback address (127.0.1.1, ...) and port 4028")
-    fleet_args = ("--count", str(count), "--profiles", "mixed", "--address-mode", "ips", "--password", EXAMPLE_ADMIN_PASSWORD, "--restart-seconds", "2")
+    say(f"starting {count} simulated miners (firmware 1.4.x, 2.0.x, 2024 and 3.x), each on its own loopback address (127.0.1.1, ...) "
+        "and port 4028 (3.x: API 3 on port 4433 too)")
+    fleet_args = ("--count", str(count), "--profiles", "mixed,3.x", "--address-mode", "ips", "--password", EXAMPLE_ADMIN_PASSWORD,
+                  "--v3-password", EXAMPLE_ADMIN_PASSWORD, "--restart-seconds", "2")
     with running_fleet(DEMO_DIR / "fleet", *fleet_args) as fleet:
         names = write_inventory(fleet["miners"], EXAMPLE_INVENTORY, DEMO_DIR / "inventory", options.racks, RACK_SIZE)
         hosts = {host: miner["name"] for host, miner in zip(names, fleet["miners"])}

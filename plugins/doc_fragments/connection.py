@@ -21,12 +21,40 @@ options:
     required: true
   port:
     description:
-      - TCP port of the miner's API.
+      - TCP port of the miner's API 2 (all firmware answers it; on firmware from 2024-11 on it is
+        a reduced, read-only API 2, see O(api_version)).
     type: int
     default: 4028
+  api_version:
+    description:
+      - Which API of the miner the module uses.
+      - V(auto) asks C(get_version) on O(port) once per module run and uses API 3 (on O(api3_port))
+        when the miner runs firmware released after 2024-11 or reports API 3, else API 2. A miner
+        with API 2 is never contacted on O(api3_port), so no timeout is waited out on miners that
+        do not have it. Only when nothing listens on O(port) is API 3 tried directly.
+      - V(2) and V(3) skip that one extra connection; set them per group when you know the
+        firmware of your racks.
+      - The facts, the results, check and diff mode and idempotency are the same with both APIs.
+    type: str
+    choices: [auto, '2', '3']
+    default: auto
+  api3_port:
+    description:
+      - TCP port of the miner's API 3 (firmware released after 2024-11).
+    type: int
+    default: 4433
+  api3_account:
+    description:
+      - The API 3 account that signs the commands that change the miner.
+      - The factory password of V(super) is V(super); writes need a changed password and the
+        write API enabled in WhatsMinerTool, as on API 2.
+    type: str
+    choices: [super, user1, user2, user3]
+    default: super
   password:
     description:
-      - Admin password of the miner, as set in WhatsMinerTool.
+      - Password of the account that changes the miner, as set in WhatsMinerTool (the admin
+        password on API 2, the password of O(api3_account) on API 3).
       - Needed only for commands that change the miner (privileged commands). Reading facts does
         not need it.
       - Privileged commands work only after the default password V(admin) was changed and the

@@ -39,7 +39,6 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     MalformedReplyError,
     MinerConnectionError,
     MinerRestartingError,
-    MinerTimeoutError,
     MissingLibraryError,
     TokenLimitError,
     UnsupportedCommandError,
@@ -59,15 +58,15 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     reply_status,
     split_joined_reply,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    RECEIVE_CHUNK_BYTES,
+    ExchangeFailure,
+    Transport,
+)
 
 DEFAULT_PORT = 4028
-DEFAULT_TIMEOUT = 5.0
-DEFAULT_RETRIES = 2
-DEFAULT_RETRY_DELAY = 0.5
-# How long to wait for a reply to a command that may never answer (expect_reply=False).
-DEFAULT_NO_REPLY_WAIT = 3.0
-MAX_REPLY_BYTES = 1024 * 1024
-RECEIVE_CHUNK_BYTES = 64 * 1024
 
 CODE_NO_POOLS = 8
 CODE_INVALID_COMMAND = 14
@@ -77,18 +76,6 @@ CODE_TOKEN_REJECTED = 135
 CODE_TOKEN_LIMIT = 136
 WRITE_API_LOCKED_MESSAGE = "can't access write cmd"
 RESERVED_PARAMETERS = frozenset({"cmd", "command", "token"})
-
-
-class _ExchangeFailure(Exception):
-    """Internal: one TCP exchange failed at the connection level (never leaves this module)."""
-
-    def __init__(self, reason: str, *, request_sent: bool, timed_out: bool = False, btminer_down: bool = False, retryable: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.request_sent = request_sent
-        self.timed_out = timed_out
-        self.btminer_down = btminer_down
-        self.retryable = retryable
 
 
 def _encode(request: dict[str, Any]) -> bytes:
@@ -109,27 +96,27 @@ def _check_parameters(params: dict[str, Any]) -> None:
         raise ValueError(f"parameter name(s) {', '.join(sorted(clash))} are set by the client")
 
 
-class WhatsminerClient:
+class WhatsminerClient(Transport):
     """Client of one miner's API on TCP port 4028. See the module docstring.
 
+    The connection settings and counters are those of ``Transport`` (``host``, ``port``,
+    ``timeout``, ``retries``, ``retry_delay``, ``no_reply_wait``, ``max_reply_bytes``,
+    ``connections_opened``, ``tokens_requested`` (``get_token`` requests), ``commands_sent``).
+
     Attributes:
-        host, port: The miner.
-        timeout: Seconds allowed to connect, and then to receive the whole reply.
-        retries: Extra attempts after a connection-level failure (reads; writes only when nothing was sent).
-        retry_delay: Seconds between attempts.
-        no_reply_wait: Seconds to wait for a reply with ``expect_reply=False`` (capped by ``timeout``).
-        max_reply_bytes: Largest reply accepted; a larger one raises ``MalformedReplyError``.
         accept_truncated: Whether a truncated reply (cut off before its JSON document ends: the
             miner closed early or its send buffer overflowed) is taken as the part that arrived.
             ``False`` (the default) raises ``MalformedReplyError`` instead, so that nothing is
             decided from a partial pool list or status; fact gathering salvages what arrived.
         truncated_replies: Commands whose truncated reply was accepted (``accept_truncated``).
-        connections_opened: TCP connections established so far.
-        tokens_requested: ``get_token`` requests made so far.
-        commands_sent: Command names sent, one entry per request on the wire (no parameters).
         joins_allowed: Whether reads are still joined (``summary+pools``); turns ``False`` for the
             rest of the client's life once the miner rejects a join.
+        prefetched: Replies already known (``{command: reply}``, e.g. the ``get_version`` of the
+            ``api_version: auto`` probe); the first ``read`` of such a command takes it from here.
     """
+
+    #: The reads ``read_many`` joins into one request (the cgminer-backed ones).
+    joinable_commands = JOINABLE_COMMANDS
 
     def __init__(
         self,
@@ -139,30 +126,14 @@ class WhatsminerClient:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         *,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        no_reply_wait: float = DEFAULT_NO_REPLY_WAIT,
-        max_reply_bytes: int = MAX_REPLY_BYTES,
         accept_truncated: bool = False,
+        **transport_options: Any,
     ) -> None:
-        if not host or not isinstance(host, str):
-            raise ValueError("host must be a non-empty string")
-        if timeout <= 0 or no_reply_wait <= 0:
-            raise ValueError("timeout and no_reply_wait must be positive")
-        if retries < 0 or retry_delay < 0:
-            raise ValueError("retries and retry_delay must not be negative")
-        self.host = host
-        self.port = int(port)
-        self.timeout = float(timeout)
-        self.retries = int(retries)
-        self.retry_delay = float(retry_delay)
-        self.no_reply_wait = float(no_reply_wait)
-        self.max_reply_bytes = int(max_reply_bytes)
+        super().__init__(host, port, timeout, retries, **transport_options)
         self.accept_truncated = bool(accept_truncated)
         self.truncated_replies: list[str] = []
-        self.connections_opened = 0
-        self.tokens_requested = 0
-        self.commands_sent: list[str] = []
         self.joins_allowed = True
+        self.prefetched: dict[str, dict[str, Any]] = {}
         self._password = password
         self._session: _crypto.TokenSession | None = None
 
@@ -182,6 +153,8 @@ class WhatsminerClient:
         """
         _check_command_name(command)
         _check_parameters(params)
+        if not params and command in self.prefetched:
+            return self.prefetched.pop(command)
         reply = self._read_reply(command, _encode({"cmd": command, **params}))
         self._raise_for_status(reply, command, encrypted=False)
         return reply
@@ -229,7 +202,7 @@ class WhatsminerClient:
             _crypto.ensure_libraries()
         except MissingLibraryError as exc:
             raise exc.add_context(self.host, self.port, command)
-        wait = self.timeout if expect_reply else min(self.timeout, self.no_reply_wait)
+        wait = self.reply_wait(expect_reply)
         reply = self._send_privileged(command, params, expect_reply=expect_reply, wait=wait)
         if reply is not None and not is_success(reply) and reply_code(reply) == CODE_TOKEN_REJECTED:
             # The token expired or the miner restarted and forgot it. Code 135 comes before the
@@ -360,6 +333,10 @@ class WhatsminerClient:
             return AuthenticationError("the miner could not decrypt the request, so the admin password is wrong", **context)
         if encrypted and code == CODE_TOKEN_REJECTED:
             return AuthenticationError("the miner rejected a freshly issued token, so the admin password is wrong", **context)
+        if code == CODE_INVALID_COMMAND and encrypted:
+            return UnsupportedCommandError(
+                "the miner does not support this write command on this port; firmware released after 2024-11 "
+                "(API 3) takes writes only on its API 3 port (4433): set api_version to auto or 3 for this miner", **context)
         if code == CODE_INVALID_COMMAND:
             return UnsupportedCommandError("the miner does not support this command", **context)
         return CommandRejectedError("the miner rejected the command", **context)
@@ -367,59 +344,9 @@ class WhatsminerClient:
     # -----------------------------------------------------------------------------------------
     # Transport
 
-    def _transact(self, wire_command: str, payload: bytes, *, idempotent: bool, wait: float, write: bool | None = None) -> bytes:
-        """Exchange ``payload`` for the raw reply, retrying connection failures where that is safe.
-
-        ``idempotent`` requests (reads) are retried after any connection-level failure; others
-        only when their connection was never established. ``write`` (default: not ``idempotent``)
-        marks a request whose effect a lost reply leaves unknown.
-        """
-        attempts = self.retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._exchange(wire_command, payload, wait)
-            except _ExchangeFailure as failure:
-                safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
-                if not safe_to_retry or attempt == attempts:
-                    raise self._connection_error(failure, wire_command, attempt, wait, write=not idempotent if write is None else write) from failure
-            time.sleep(self.retry_delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _connection_error(self, failure: _ExchangeFailure, wire_command: str, attempts: int, wait: float, *, write: bool) -> MinerConnectionError:
-        """The public error for the last failed attempt."""
-        reason = failure.reason + (f" ({attempts} attempts)" if attempts > 1 else "")
-        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": wire_command, "request_sent": failure.request_sent, "write": write}
-        if failure.btminer_down:
-            return MinerRestartingError(reason, **context)
-        if failure.timed_out:
-            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else self.timeout, **context)
-        return MinerConnectionError(reason, **context)
-
-    def _exchange(self, wire_command: str, payload: bytes, wait: float) -> bytes:
-        """One connection: connect, send ``payload``, read until the miner closes (at most ``wait`` seconds)."""
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except socket.gaierror as exc:
-            raise _ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
-        except ValueError as exc:  # e.g. an IDNA label longer than 63 characters, an embedded NUL
-            raise _ExchangeFailure(f"the host is not a valid address or host name ({exc})", request_sent=False, retryable=False) from exc
-        except socket.timeout as exc:
-            raise _ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
-        except OSError as exc:
-            raise _ExchangeFailure(f"cannot connect ({exc.strerror or exc})", request_sent=False) from exc
-        self.connections_opened += 1
-        with sock:
-            self.commands_sent.append(wire_command)
-            try:
-                sock.sendall(payload)
-            except socket.timeout as exc:
-                raise _ExchangeFailure("sending the request timed out", request_sent=True, timed_out=True) from exc
-            except OSError as exc:
-                raise _ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
-            return self._receive(sock, wire_command, wait)
-
-    def _receive(self, sock: socket.socket, wire_command: str, wait: float) -> bytes:
-        """Read the reply until the miner closes the connection, within ``wait`` seconds and ``max_reply_bytes``.
+    def _receive_reply(self, sock: socket.socket, command: str, wait: float) -> bytes:
+        """API 2 framing: the reply is everything the miner sends until it closes the connection
+        (within ``wait`` seconds and ``max_reply_bytes``).
 
         When the connection ends abnormally (reset, timeout) after a complete JSON document, that
         document is the reply: some firmware resets or keeps the connection after answering.
@@ -429,7 +356,7 @@ class WhatsminerClient:
         received = 0
         while True:
             remaining = deadline - time.monotonic()
-            failure: _ExchangeFailure | None = None
+            failure: ExchangeFailure | None = None
             chunk = b""
             if remaining <= 0:
                 failure = self._timeout_failure(received, wait)
@@ -440,7 +367,7 @@ class WhatsminerClient:
                 except socket.timeout:
                     failure = self._timeout_failure(received, wait)
                 except OSError as exc:
-                    failure = _ExchangeFailure(f"the connection broke after {received} bytes of reply ({exc.strerror or exc})", request_sent=True)
+                    failure = ExchangeFailure(f"the connection broke after {received} bytes of reply ({exc.strerror or exc})", request_sent=True)
             if failure is not None:
                 data = b"".join(chunks)
                 if data and is_complete_document(data):
@@ -451,18 +378,18 @@ class WhatsminerClient:
             received += len(chunk)
             if received > self.max_reply_bytes:
                 raise MalformedReplyError(f"the reply is larger than {self.max_reply_bytes} bytes", excerpt=excerpt(chunks[0] if chunks else chunk),
-                                          host=self.host, port=self.port, command=wire_command)
+                                          host=self.host, port=self.port, command=command)
             chunks.append(chunk)
         data = b"".join(chunks)
         if not data.strip(b"\x00 \t\r\n"):
-            raise _ExchangeFailure("the miner closed the connection without replying", request_sent=True)
+            raise ExchangeFailure("the miner closed the connection without replying", request_sent=True)
         if is_btminer_down_text(data):
-            raise _ExchangeFailure("the miner's API daemon cannot reach btminer ('Socket connect failed')", request_sent=True, btminer_down=True)
+            raise ExchangeFailure("the miner's API daemon cannot reach btminer ('Socket connect failed')", request_sent=True, btminer_down=True)
         return data
 
     @staticmethod
-    def _timeout_failure(received: int, wait: float) -> _ExchangeFailure:
+    def _timeout_failure(received: int, wait: float) -> ExchangeFailure:
         """The failure of a reply that did not complete within ``wait`` seconds."""
         if received:
-            return _ExchangeFailure(f"the reply stopped after {received} bytes and did not complete within {wait:g} s", request_sent=True, timed_out=True)
-        return _ExchangeFailure(f"no reply within {wait:g} s", request_sent=True, timed_out=True)
+            return ExchangeFailure(f"the reply stopped after {received} bytes and did not complete within {wait:g} s", request_sent=True, timed_out=True)
+        return ExchangeFailure(f"no reply within {wait:g} s", request_sent=True, timed_out=True)

@@ -31,7 +31,8 @@ code    meaning (section 7.1)         error
         password/token)               fresh salt if the salt changed); ``MinerRestartingError`` for
                                       ``get.miner.status`` (btminer, its source, is not answering);
                                       ``CommandRejectedError`` otherwise
--2      invalid command or parameter  ``UnsupportedCommandError`` (like API 2's code 14)
+-2      invalid command or parameter  ``UnsupportedCommandError`` for reads (like API 2's code 14);
+                                      ``CommandRejectedError`` for ``set.*`` (a refused value, like 132)
 -3      parameter missing             ``CommandRejectedError``
 -4      no permission                 ``WriteApiDisabledError`` (API switch off, or an account
                                       without write permission)
@@ -63,21 +64,12 @@ import time
 from typing import Any, Iterable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import (
-    DEFAULT_NO_REPLY_WAIT,
-    DEFAULT_PORT,
-    DEFAULT_RETRIES,
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_TIMEOUT,
-    MAX_REPLY_BYTES,
-    WhatsminerClient,
-)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     AuthenticationError,
     CommandRejectedError,
     MalformedReplyError,
     MinerConnectionError,
-    MinerRestartingError,
     MinerTimeoutError,
     MissingLibraryError,
     UnsupportedCommandError,
@@ -86,6 +78,14 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import excerpt, parse_reply_detailed
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_TIMEOUT,
+    RECEIVE_CHUNK_BYTES,
+    ExchangeFailure,
+    Transport,
+)
 
 DEFAULT_V3_PORT = 4433
 #: The account of API 3 that may write by default (the others are ``user1``..``user3``).
@@ -106,25 +106,10 @@ SALT_COMMAND = "get.device.info"
 #: Commands whose ``param`` is AES encrypted (reference section 7.2).
 ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
 LENGTH_PREFIX = struct.Struct("<I")
-RECEIVE_CHUNK_BYTES = 64 * 1024
 
 #: Firmware dated on or after this day speaks API 3 (pyasic switches to its API 3 class after 2024-11-00).
 V3_FIRMWARE_SINCE = (2024, 11, 1)
 API_VERSION_CHOICES = ("auto", "2", "3")
-
-
-class _ExchangeFailure(Exception):
-    """Internal: one exchange failed at the connection level (never leaves this module)."""
-
-    def __init__(self, reason: str, *, request_sent: bool, timed_out: bool = False, btminer_down: bool = False,
-                 retryable: bool = True, reply: dict[str, Any] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.request_sent = request_sent
-        self.timed_out = timed_out
-        self.btminer_down = btminer_down
-        self.retryable = retryable
-        self.reply = reply
 
 
 def _check_command(command: str, prefix: str) -> None:
@@ -159,20 +144,17 @@ def reply_text(reply: dict[str, Any]) -> str | None:
     return msg if isinstance(msg, str) else excerpt(json.dumps(msg))
 
 
-class WhatsminerV3Client:
+class WhatsminerV3Client(Transport):
     """Client of one miner's API 3. See the module docstring.
 
+    The connection settings and counters are those of ``Transport`` (``host``, ``port`` (4433 on
+    real miners), ``timeout``, ``retries``, ``retry_delay``, ``no_reply_wait``, ``max_reply_bytes``
+    (a larger announced frame length raises ``MalformedReplyError``), ``connections_opened``,
+    ``commands_sent``); ``tokens_requested`` counts the salt requests (``get.device.info``
+    ``salt``) made for signing.
+
     Attributes:
-        host, port: The miner (port 4433 on real miners).
         account: The API 3 account that signs writes (``super`` by default).
-        timeout: Seconds allowed to connect, and then to receive the whole reply.
-        retries: Extra attempts after a connection-level failure (reads; writes only when nothing was sent).
-        retry_delay: Seconds between attempts.
-        no_reply_wait: Seconds to wait for a reply with ``expect_reply=False`` (capped by ``timeout``).
-        max_reply_bytes: Largest reply frame accepted; a larger announced length raises ``MalformedReplyError``.
-        connections_opened: TCP connections established so far.
-        tokens_requested: Salt requests (``get.device.info`` ``salt``) made for signing so far.
-        commands_sent: Command names sent, one entry per request on the wire (no parameters).
     """
 
     def __init__(
@@ -184,29 +166,12 @@ class WhatsminerV3Client:
         retries: int = DEFAULT_RETRIES,
         *,
         account: str = DEFAULT_ACCOUNT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        no_reply_wait: float = DEFAULT_NO_REPLY_WAIT,
-        max_reply_bytes: int = MAX_REPLY_BYTES,
+        **transport_options: Any,
     ) -> None:
-        if not host or not isinstance(host, str):
-            raise ValueError("host must be a non-empty string")
-        if timeout <= 0 or no_reply_wait <= 0:
-            raise ValueError("timeout and no_reply_wait must be positive")
-        if retries < 0 or retry_delay < 0:
-            raise ValueError("retries and retry_delay must not be negative")
         if account not in V3_ACCOUNTS:
             raise ValueError(f"account must be one of {', '.join(V3_ACCOUNTS)}")
-        self.host = host
-        self.port = int(port)
+        super().__init__(host, port, timeout, retries, **transport_options)
         self.account = account
-        self.timeout = float(timeout)
-        self.retries = int(retries)
-        self.retry_delay = float(retry_delay)
-        self.no_reply_wait = float(no_reply_wait)
-        self.max_reply_bytes = int(max_reply_bytes)
-        self.connections_opened = 0
-        self.tokens_requested = 0
-        self.commands_sent: list[str] = []
         self._password = password
         self._salt: str | None = None
 
@@ -257,7 +222,7 @@ class WhatsminerV3Client:
                 f"no password was given for API 3 account '{self.account}', and signed commands need it",
                 host=self.host, port=self.port, command=command,
             )
-        wait = self.timeout if expect_reply else min(self.timeout, self.no_reply_wait)
+        wait = self.reply_wait(expect_reply)
         salt = self.salt()
         reply = self._send_signed(command, param, salt, expect_reply=expect_reply, wait=wait)
         if reply is not None and reply_code(reply) == CODE_FAILED:
@@ -343,6 +308,9 @@ class WhatsminerV3Client:
             return AuthenticationError(
                 f"the miner rejected the signed request, so the password of API 3 account '{self.account}' is wrong "
                 f"(the factory password of '{DEFAULT_ACCOUNT}' is '{FACTORY_PASSWORD}')", **context)
+        if code == CODE_INVALID and write:
+            # The writes sent are commands API 3 has, so -2 refuses a value (like API 2's code 132).
+            return CommandRejectedError("the miner refused a parameter value of this command (or does not know the command)", **context)
         if code == CODE_INVALID:
             return UnsupportedCommandError("the miner does not support this command or one of its parameter values", **context)
         if code == CODE_PARAM_MISSING:
@@ -352,52 +320,9 @@ class WhatsminerV3Client:
     # -----------------------------------------------------------------------------------------
     # Transport
 
-    def _transact(self, command: str, payload: bytes, *, idempotent: bool, wait: float) -> dict[str, Any]:
-        """Exchange ``payload`` for the parsed reply, retrying connection failures where that is safe."""
-        attempts = self.retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._exchange(command, payload, wait)
-            except _ExchangeFailure as failure:
-                safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
-                if not safe_to_retry or attempt == attempts:
-                    raise self._connection_error(failure, command, attempt, wait, write=not idempotent) from failure
-            time.sleep(self.retry_delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _connection_error(self, failure: _ExchangeFailure, command: str, attempts: int, wait: float, *, write: bool) -> MinerConnectionError:
-        """The public error for the last failed attempt."""
-        reason = failure.reason + (f" ({attempts} attempts)" if attempts > 1 else "")
-        context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "request_sent": failure.request_sent, "write": write}
-        if failure.btminer_down:
-            reply = failure.reply or {}
-            return MinerRestartingError(reason, code=reply_code(reply), miner_message=reply_text(reply), **context)
-        if failure.timed_out:
-            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else self.timeout, **context)
-        return MinerConnectionError(reason, **context)
-
-    def _exchange(self, command: str, payload: bytes, wait: float) -> dict[str, Any]:
-        """One connection: connect, send one frame, receive one frame (within ``wait`` seconds), parse it."""
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except socket.gaierror as exc:
-            raise _ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
-        except ValueError as exc:  # e.g. an IDNA label longer than 63 characters, an embedded NUL
-            raise _ExchangeFailure(f"the host is not a valid address or host name ({exc})", request_sent=False, retryable=False) from exc
-        except socket.timeout as exc:
-            raise _ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
-        except OSError as exc:
-            raise _ExchangeFailure(f"cannot connect ({exc.strerror or exc})", request_sent=False) from exc
-        self.connections_opened += 1
-        with sock:
-            self.commands_sent.append(command)
-            try:
-                sock.sendall(payload)
-            except socket.timeout as exc:
-                raise _ExchangeFailure("sending the request timed out", request_sent=True, timed_out=True) from exc
-            except OSError as exc:
-                raise _ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
-            body = self._receive_frame(sock, command, time.monotonic() + wait, wait)
+    def _receive_reply(self, sock: socket.socket, command: str, wait: float) -> dict[str, Any]:
+        """API 3 framing: one length-prefixed frame (heartbeats skipped) within ``wait`` seconds, parsed."""
+        body = self._receive_frame(sock, command, time.monotonic() + wait, wait)
         try:
             reply, truncated = parse_reply_detailed(body)
         except MalformedReplyError as exc:
@@ -407,9 +332,9 @@ class WhatsminerV3Client:
             raise MalformedReplyError("the reply frame holds a JSON document that is cut off, so it cannot be trusted to be complete",
                                       excerpt=excerpt(body), host=self.host, port=self.port, command=command)
         if command == STATUS_COMMAND and reply_code(reply) == CODE_FAILED:
-            raise _ExchangeFailure(
+            raise ExchangeFailure(
                 f"the miner could not read its status (code -1: {reply_text(reply)!r}); btminer, which provides it, is not answering",
-                request_sent=True, btminer_down=True, reply=reply,
+                request_sent=True, btminer_down=True, code=CODE_FAILED, miner_message=reply_text(reply),
             )
         return reply
 
@@ -435,17 +360,17 @@ class WhatsminerV3Client:
         while received < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"), request_sent=True, timed_out=True)
+                raise ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"), request_sent=True, timed_out=True)
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(min(count - received, RECEIVE_CHUNK_BYTES))
             except socket.timeout as exc:
-                raise _ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"),
-                                       request_sent=True, timed_out=True) from exc
+                raise ExchangeFailure(_incomplete(part, received, count, f"did not complete within {wait:g} s"),
+                                      request_sent=True, timed_out=True) from exc
             except OSError as exc:
-                raise _ExchangeFailure(_incomplete(part, received, count, f"broke ({exc.strerror or exc})"), request_sent=True) from exc
+                raise ExchangeFailure(_incomplete(part, received, count, f"broke ({exc.strerror or exc})"), request_sent=True) from exc
             if not chunk:
-                raise _ExchangeFailure(_incomplete(part, received, count, "was closed by the miner"), request_sent=True)
+                raise ExchangeFailure(_incomplete(part, received, count, "was closed by the miner"), request_sent=True)
             chunks.append(chunk)
             received += len(chunk)
         return b"".join(chunks)
@@ -495,15 +420,18 @@ class ApiChoice:
         version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
             facts module can reuse it instead of asking again.
         device_info: The API 3 ``get.device.info`` reply, when API 3 was asked directly.
+        connections: TCP connections the probe opened (0 when ``api_version`` was given).
     """
 
-    __slots__ = ("version", "reason", "version_reply", "device_info")
+    __slots__ = ("version", "reason", "version_reply", "device_info", "connections")
 
-    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None) -> None:
+    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None,
+                 connections: int = 0) -> None:
         self.version = version
         self.reason = reason
         self.version_reply = version_reply
         self.device_info = device_info
+        self.connections = connections
 
     def __repr__(self) -> str:
         return f"ApiChoice(version={self.version}, reason={self.reason!r})"
@@ -536,7 +464,8 @@ def choose_api_version(
     try:
         version = api2.read("get_version")
     except (CommandRejectedError, MalformedReplyError) as error:
-        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})")
+        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})",
+                         connections=api2.connections_opened)
     except MinerConnectionError as error:
         if error.request_sent or isinstance(error, MinerTimeoutError):
             raise
@@ -548,11 +477,12 @@ def choose_api_version(
         sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
         system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
         return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
-                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info)
+                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info,
+                         connections=api2.connections_opened + api3.connections_opened)
     chosen = api_version_from_version_reply(version)
     msg = message(version)
     return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
-                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version)
+                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version, connections=api2.connections_opened)
 
 
 def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:

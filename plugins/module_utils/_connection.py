@@ -6,7 +6,8 @@ Note that this module util is PRIVATE to the collection. It can have breaking ch
 
 Each module describes only its own options and a ``logic(client, params, check_mode, diff)``
 function that returns the result dict. ``run_module`` adds the connection options, builds the
-client, and turns the client's typed errors into ``fail_json`` with an actionable message, so no
+client (a ``_session.MinerSession``, which speaks API 2 or API 3 as ``api_version`` says and
+offers the API 2 client's interface either way), and turns the client's typed errors into ``fail_json`` with an actionable message, so no
 module repeats that and no traceback reaches the user.
 
 The action plugins of the same names run the same ``logic`` in the controller's worker process
@@ -22,12 +23,14 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import API_VERSION_CHOICES, DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError, WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import MinerSession
 
 DEFAULT_PORT = 4028
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
+DEFAULT_API_VERSION = "auto"
 MAX_HOST_LENGTH = 253
 MAX_ADMIN_PASSWORD_LENGTH = 128
 # Printable ASCII without space; quotes and backslashes could break the firmware's configuration
@@ -54,6 +57,9 @@ def connection_argument_spec() -> dict:
         "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WHATSMINER_PASSWORD"])},
         "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
         "retries": {"type": "int", "default": DEFAULT_RETRIES},
+        "api_version": {"type": "str", "choices": list(API_VERSION_CHOICES), "default": DEFAULT_API_VERSION},
+        "api3_port": {"type": "int", "default": DEFAULT_V3_PORT},
+        "api3_account": {"type": "str", "choices": list(V3_ACCOUNTS), "default": DEFAULT_ACCOUNT},
     }
 
 
@@ -104,8 +110,12 @@ def validate_connection_params(params: dict) -> None:
     problem = host_problem(host)
     if problem:
         raise ModuleFailure(f"host {problem}, got {host[:80]!r}")
-    if isinstance(params["port"], bool) or not 1 <= params["port"] <= 65535:
-        raise ModuleFailure(f"port must be between 1 and 65535, got {params['port']}")
+    for option in ("port", "api3_port"):
+        if isinstance(params[option], bool) or not 1 <= params[option] <= 65535:
+            raise ModuleFailure(f"{option} must be between 1 and 65535, got {params[option]}")
+    for option, choices in (("api_version", API_VERSION_CHOICES), ("api3_account", V3_ACCOUNTS)):
+        if params[option] not in choices:
+            raise ModuleFailure(f"{option} must be one of {', '.join(choices)}, got {str(params[option])[:80]!r}")
     if not 0 < params["timeout"] <= 300:
         raise ModuleFailure(f"timeout must be more than 0 and at most 300 seconds, got {params['timeout']}")
     if isinstance(params["retries"], bool) or not 0 <= params["retries"] <= 10:
@@ -117,18 +127,21 @@ def validate_connection_params(params: dict) -> None:
             raise ModuleFailure(f"password (the miner's admin password) {problem}; its value is not shown")
 
 
-def client_from_params(params: dict) -> WhatsminerClient:
-    """A client for the miner the module parameters name."""
-    return WhatsminerClient(
+def client_from_params(params: dict) -> MinerSession:
+    """The miner the module parameters name; the API is chosen (``api_version``) on first contact."""
+    return MinerSession(
         params["host"].strip(),
         port=params["port"],
         password=params.get("password"),
         timeout=params["timeout"],
         retries=params["retries"],
+        api_version=params["api_version"],
+        api3_port=params["api3_port"],
+        api3_account=params["api3_account"],
     )
 
 
-Logic = Callable[[WhatsminerClient, dict, bool, bool], dict]
+Logic = Callable[[MinerSession, dict, bool, bool], dict]
 
 
 def execute(logic: Logic, params: dict, check_mode: bool, diff: bool) -> dict:

@@ -20,11 +20,13 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     UnsupportedCommandError,
     WhatsminerError,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS as BTMINER_READS
 
 SUBSETS = ("device", "status", "pools", "boards", "errors")
 FACT_NAMES = {subset: f"whatsminer_{subset}" for subset in SUBSETS}
 
-# Commands answered by btminer itself (cgminer-derived); the miner can join them on one connection.
+# Commands answered by btminer itself (cgminer-derived); an API 2 miner joins them on one
+# connection. (Through API 3 every read joins: the client's ``joinable_commands`` decides.)
 JOINABLE_COMMANDS = {
     "device": ("summary", "devdetails"),
     "status": ("summary",),
@@ -75,7 +77,8 @@ def resolve_subsets(requested: list[str]) -> list[str]:
 class FactGatherer:
     """Reads what the requested subsets need from one miner, with as few connections as possible.
 
-    Joinable reads go out as one joined request; the API daemon's commands go out one by one.
+    The reads the client joins (``client.joinable_commands``: on API 2 the btminer-backed ones, on
+    API 3 all) go out together; the others one by one.
     A command the firmware does not know (code 14) or rejects degrades only the facts that need
     it, with a warning; a miner that does not answer at all, or whose every answer is an error or
     unreadable, fails the whole gathering. A reply the miner cut off is used for what it holds,
@@ -112,8 +115,12 @@ class FactGatherer:
         try:
             self.replies.update(self.client.read_many(wanted))
         except MinerRestartingError as error:
-            self.replies.update(dict.fromkeys(wanted))
-            self.warnings.append(f"{self._miner()}: btminer is restarting and did not answer {'+'.join(wanted)}; the facts that need it are null: {error}")
+            # Only btminer's own reads are lost; on API 3 the others come from the API daemon.
+            lost = [command for command in wanted if command in BTMINER_READS] or wanted
+            self.replies.update(dict.fromkeys(lost))
+            self.warnings.append(f"{self._miner()}: btminer is restarting and did not answer {'+'.join(lost)}; the facts that need it are null: {error}")
+            if len(lost) < len(wanted):
+                self._read_joined([command for command in wanted if command not in BTMINER_READS])
         except MinerConnectionError:
             raise
         except WhatsminerError:
@@ -134,8 +141,9 @@ class FactGatherer:
         Raises:
             ModuleFailure: no command the subsets need was answered (every reply was an error or unreadable).
         """
-        joinable = sorted({command for subset in subsets for command in JOINABLE_COMMANDS[subset]})
-        separate = [command for subset in subsets for command in SEPARATE_COMMANDS[subset]]
+        commands = [command for subset in subsets for command in JOINABLE_COMMANDS[subset] + SEPARATE_COMMANDS[subset]]
+        joinable = sorted({command for command in commands if command in self.client.joinable_commands})
+        separate = list(dict.fromkeys(command for command in commands if command not in joinable))
         if "get_version" in separate:  # the API generation tells which other commands exist
             self._read_separately("get_version")
         if joinable:
@@ -152,7 +160,7 @@ class FactGatherer:
                 f"{self._miner()} answered none of the commands the facts need ({', '.join(self.replies)}) with a usable reply, "
                 f"so there are no facts. The first failure: {self.warnings[0] if self.warnings else 'none recorded'}"
             )
-        for command in dict.fromkeys(getattr(self.client, "truncated_replies", [])):
+        for command in dict.fromkeys(self.client.truncated_replies):
             self.warnings.append(f"{self._miner()}: the reply to {command} was cut off; the facts from it may be incomplete")
 
         facts: dict[str, Any] = {"whatsminer_gather_subset": list(subsets)}

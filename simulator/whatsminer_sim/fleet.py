@@ -211,7 +211,8 @@ class Fleet:
     def inventory_yaml(self) -> str:
         """An Ansible inventory (YAML) with group ``miners``: one host per miner.
 
-        Miners with API 3 also get ``whatsminer_v3_port`` (the API 3 listener's port).
+        Miners with API 3 also get ``whatsminer_api3_port`` (the API 3 listener's port; the role's
+        variable for the modules' ``api3_port``).
         """
         lines = [
             "# Ansible inventory written by whatsminer_sim: simulated miners on loopback.",
@@ -230,7 +231,7 @@ class Fleet:
             ]
             v3_port = miner.api3_port
             if v3_port is not None:
-                lines.append(f"      whatsminer_v3_port: {v3_port}")
+                lines.append(f"      whatsminer_api3_port: {v3_port}")
         return "\n".join(lines) + "\n"
 
     def write_inventory(self, path: str) -> None:

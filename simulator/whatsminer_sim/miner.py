@@ -66,6 +66,8 @@ class Counters:
     v3_connections: int = 0
     v3_requests: int = 0
     v3_privileged_requests: int = 0
+    #: ``get.device.info`` ``salt`` requests: what an API 3 client reads before it signs writes.
+    v3_salt_reads: int = 0
 
 
 class SimMiner:

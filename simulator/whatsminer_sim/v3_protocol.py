@@ -241,6 +241,8 @@ class RequestHandler:
     def _read(self, command: str, param: Any) -> Outcome:
         ctx = self.miner.reply_context()
         if command == "get.device.info":
+            if param == "salt":
+                self.miner.counters.v3_salt_reads += 1
             if param in (None, ""):
                 return self._ok(command, device_info(ctx))
             if param not in DEVICE_INFO_SECTIONS:

@@ -33,7 +33,7 @@ strategies = pytest.importorskip("hypothesis.strategies")
 SUITE = "hostile client (simulator fuzz)"
 PASSWORD = "fuzz_1"
 FAST_CONFIG = {"restart_seconds": 0.2, "reboot_seconds": 0.3, "idle_timeout_s": 2.0, "tokens_per_ip": 100000}
-PROFILES = ["1.4.x", "2.0.x", "2024"]
+PROFILES = ["1.4.x", "2.0.x", "2024", "3.x"]
 SOCKET_SETTINGS = hypothesis.settings(max_examples=120, deadline=None, database=None, derandomize=True)
 PURE_SETTINGS = hypothesis.settings(max_examples=500, deadline=None, database=None, derandomize=True)
 READS = sorted(CGMINER_COMMANDS | DAEMON_READ_COMMANDS - {"get_token"})

@@ -364,13 +364,13 @@ def test_profile_change_opens_and_closes_api3(start_fleet: Callable[..., Fleet])
 
 
 def test_fleet_description_and_inventory(start_fleet: Callable[..., Fleet]) -> None:
-    """Mixed fleets report whatsminer_v3_port for 3.x miners only (ports mode: a free port)."""
+    """Mixed fleets report whatsminer_api3_port for 3.x miners only (ports mode: a free port)."""
     fleet = start_fleet(count=2, profiles=["2024", "3.x"])
     described = fleet.describe()["miners"]
     assert described[0]["v3_port"] is None and described[1]["v3_port"] == fleet.miners[1].v3_port > 0
     inventory = fleet.inventory_yaml()
-    assert inventory.count("whatsminer_v3_port") == 1
-    assert f"whatsminer_v3_port: {fleet.miners[1].v3_port}" in inventory
+    assert inventory.count("whatsminer_api3_port") == 1
+    assert f"whatsminer_api3_port: {fleet.miners[1].v3_port}" in inventory
     full = fleet.miners[1].describe()
     assert full["v3_listening"] and full["counters"]["v3_connections"] == 0
     assert full["state"]["v3_passwords"]["super"] == "super"

@@ -60,6 +60,8 @@ def write_inventory(miners: list[dict], example: Path, out: Path, racks: int, ra
                 "whatsminer_profile": miner["profile"],
                 "simulator_name": miner["name"],
             }
+            if miner.get("v3_port"):  # 3.x: API 3 on its own port (not 4433 in ports mode)
+                host_vars["whatsminer_api3_port"] = miner["v3_port"]
             lines.append(f"        {name}: {json.dumps(host_vars)}")
     (out / "hosts.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return names

@@ -6,7 +6,7 @@ set -eux
 source ../setup_whatsminer_fleet/fleet.sh
 
 for execution in auto module; do
-    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1
+    start_fleet --count 4 --profiles 1.4.x,2.0.x,2024,3.x --address-mode ports --restart-seconds 1
     run_playbook() {
         ansible-playbook -i "$FLEET_INVENTORY" "$@" -e "whatsminer_execution=$execution"
     }

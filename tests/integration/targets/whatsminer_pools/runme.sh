@@ -9,7 +9,7 @@ source ../setup_whatsminer_fleet/fleet.sh
 ADMIN_PASSWORD="wmAdmin_5ecret"
 
 for execution in auto module; do
-    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --password "$ADMIN_PASSWORD"
+    start_fleet --count 4 --profiles 1.4.x,2.0.x,2024,3.x --address-mode ports --password "$ADMIN_PASSWORD" --v3-password "$ADMIN_PASSWORD"
     for playbook in pools.yml validation.yml errors.yml; do
         ansible-playbook -i "$FLEET_INVENTORY" "$playbook" -e "control_url=$FLEET_CONTROL_URL" -e "admin_password=$ADMIN_PASSWORD" \
             -e "whatsminer_execution=$execution" "$@"

@@ -9,7 +9,8 @@ source ../setup_whatsminer_fleet/fleet.sh
 WHATSMINER_TEST_PASSWORD="farm_42"
 
 for execution in auto module; do
-    start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 1 --password "$WHATSMINER_TEST_PASSWORD"
+    start_fleet --count 4 --profiles 1.4.x,2.0.x,2024,3.x --address-mode ports --restart-seconds 1 --password "$WHATSMINER_TEST_PASSWORD" \
+        --v3-password "$WHATSMINER_TEST_PASSWORD"
     run_playbook() {
         ansible-playbook -i "$FLEET_INVENTORY" "$1" -e "control_url=$FLEET_CONTROL_URL" -e "whatsminer_password=$WHATSMINER_TEST_PASSWORD" \
             -e "whatsminer_execution=$execution" "${@:2}"

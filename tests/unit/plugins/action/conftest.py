@@ -14,6 +14,6 @@ from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import
 @pytest.fixture(name="fleet", scope="module")
 def fixture_fleet() -> Iterator[Fleet]:
     """One miner of each firmware profile (1.4.x, 2.0.x, 2024), shared by the tests of a file; reset them before use."""
-    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=11, address_mode="ports", config=FAST_CONFIG)
+    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=11, address_mode="ports", config=FAST_CONFIG, v3_password="admin")
     yield fleet
     fleet.stop()

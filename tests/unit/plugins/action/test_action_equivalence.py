@@ -7,6 +7,10 @@ controller decodes it) and through the action plugin's in-process path, each aga
 reset simulated miner of every firmware profile. The results must be equal (live measurements
 aside), ``invocation`` and the masking of no_log values included, and the miner must see exactly
 the expected connections and API tokens on both paths.
+
+Traffic: every run that contacts the miner starts with the ``api_version: auto`` probe (one
+``get_version`` on port 4028). On the 3.x miner the connections are those of both ports, and
+the salt read that precedes signed writes counts where API 2 counts tokens (one per writing run).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_po
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.integration.targets.execution_paths.filter_plugins.execution_paths import without_live_values
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import comparable, module_output, run_in_process
 
 MODULES = {
@@ -46,6 +50,7 @@ class Scenario:  # pylint: disable=too-many-instance-attributes
     connections: int
     tokens: int = 0
     connections_on_1_4: int | None = None
+    connections_on_3: int | None = None
     check_mode: bool = False
     diff: bool = False
     setup: Callable[[Any], None] = field(default=lambda miner: None)
@@ -53,16 +58,22 @@ class Scenario:  # pylint: disable=too-many-instance-attributes
     changed: bool = False
 
     def expected_connections(self, profile: str) -> int:
-        """The connections on a miner of ``profile`` (1.x firmware lacks some commands)."""
-        return self.connections_on_1_4 if profile == "1.4.x" and self.connections_on_1_4 is not None else self.connections
+        """The connections on a miner of ``profile`` (1.x firmware lacks some commands; 3.x speaks API 3), the probe included."""
+        connections = self.connections
+        if profile == "1.4.x" and self.connections_on_1_4 is not None:
+            connections = self.connections_on_1_4
+        elif profile == "3.x" and self.connections_on_3 is not None:
+            connections = self.connections_on_3
+        return connections + AUTO_PROBE if connections else 0
 
 
 SCENARIOS = [
-    Scenario("facts of every subset", "whatsminer_facts", {}, connections=6, connections_on_1_4=4),
-    Scenario("facts in check mode", "whatsminer_facts", {}, connections=6, connections_on_1_4=4, check_mode=True),
-    Scenario("facts of the status subset", "whatsminer_facts", {"gather_subset": ["status"]}, connections=2),
+    Scenario("facts of every subset", "whatsminer_facts", {}, connections=5, connections_on_1_4=3, connections_on_3=3),
+    Scenario("facts in check mode", "whatsminer_facts", {}, connections=5, connections_on_1_4=3, connections_on_3=3, check_mode=True),
+    Scenario("facts of the status subset", "whatsminer_facts", {"gather_subset": ["status"]}, connections=2, connections_on_3=3),
     Scenario("facts of the pools subset", "whatsminer_facts", {"gather_subset": "pools"}, connections=1),
-    Scenario("facts when get_psu is unknown (a warning)", "whatsminer_facts", {"gather_subset": ["device"]}, connections=4, connections_on_1_4=3,
+    Scenario("facts when get_psu is unknown (a warning)", "whatsminer_facts", {"gather_subset": ["device"]}, connections=3, connections_on_1_4=2,
+             connections_on_3=2,
              setup=lambda miner: miner.add_fault(kind="code", code=14, commands=["get_psu"])),
     Scenario("facts of a bad subset", "whatsminer_facts", {"gather_subset": ["hardware"]}, connections=0, failed=True),
     Scenario("facts of an unreachable miner", "whatsminer_facts", {"retries": 0}, connections=0, failed=True,
@@ -76,12 +87,14 @@ SCENARIOS = [
              connections=0, failed=True),
     Scenario("pools with the write API disabled", "whatsminer_pools", {"password": ADMIN, "pools": DESIRED_POOLS}, connections=3, tokens=1,
              failed=True, setup=lambda miner: miner.set_state(write_api_enabled=False)),
-    Scenario("power unchanged", "whatsminer_power", {"password": ADMIN, "mining": True}, connections=2),
-    Scenario("power in check mode with diff", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=2, check_mode=True, diff=True,
+    Scenario("power unchanged", "whatsminer_power", {"password": ADMIN, "mining": True}, connections=2, connections_on_3=3),
+    Scenario("power in check mode with diff", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=2, connections_on_3=3,
+             check_mode=True, diff=True,
              changed=True),
-    Scenario("power changed", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=6, tokens=1, changed=True),
+    Scenario("power changed", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=6, connections_on_3=8, tokens=1, changed=True),
     Scenario("power with a limit of 0 W", "whatsminer_power", {"password": ADMIN, "power_limit": 0}, connections=0, failed=True),
-    Scenario("power with the write API disabled", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=4, tokens=1, failed=True,
+    Scenario("power with the write API disabled", "whatsminer_power", {"password": ADMIN, "mining": False}, connections=4, connections_on_3=5,
+             tokens=1, failed=True,
              setup=lambda miner: miner.set_state(write_api_enabled=False)),
 ]
 
@@ -89,6 +102,11 @@ SCENARIOS = [
 def miner_of(fleet, profile):
     """The fleet's miner running ``profile``."""
     return next(miner for miner in fleet.miners if miner.profile == profile)
+
+
+def traffic(miner) -> tuple[int, int]:
+    """Connections to both ports, and tokens issued (API 2) or salts read for signing (API 3), so far."""
+    return connections(miner), tokens(miner)
 
 
 def run_both_paths(miner, scenario: Scenario, capsys) -> dict[str, tuple[dict, int, int]]:
@@ -99,12 +117,13 @@ def run_both_paths(miner, scenario: Scenario, capsys) -> dict[str, tuple[dict, i
     for path in ("module", "in_process"):
         miner.reset()
         scenario.setup(miner)
-        connections, tokens = miner.counters.connections, miner.counters.tokens_issued
+        connections, tokens = traffic(miner)
         if path == "module":
             result = module_output(main, scenario.module, args, capsys, check_mode=scenario.check_mode, diff=scenario.diff)
         else:
             result = run_in_process(action_class, scenario.module, args, check_mode=scenario.check_mode, diff=scenario.diff)
-        outcomes[path] = (result, miner.counters.connections - connections, miner.counters.tokens_issued - tokens)
+        connections_after, tokens_after = traffic(miner)
+        outcomes[path] = (result, connections_after - connections, tokens_after - tokens)
     miner.reset()
     return outcomes
 
@@ -203,4 +222,4 @@ def test_a_missing_library_fails_with_missing_required_lib(fleet, capsys, monkey
     assert action_result == module_result
     assert f"Failed to import the required Python library ({library})" in action_result["msg"]
     assert "exception" not in action_result or "Traceback" not in str(action_result["exception"])
-    assert outcomes["in_process"][1:] == outcomes["module"][1:] == (1, 0)  # the pools read only: nothing was sent
+    assert outcomes["in_process"][1:] == outcomes["module"][1:] == (AUTO_PROBE + 1, 0)  # the probe and the pools read: nothing was sent

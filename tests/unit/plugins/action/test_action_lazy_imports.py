@@ -41,7 +41,7 @@ DESIRED = [{"url": "pool.example.com:3333", "user": "farm.w1"}]
 report = {"after_import": loaded()}
 server = ScriptedMiner([Reply(POOLS), Reply(SUMMARY), Reply(STATUS), Reply(SUMMARY), Reply(STATUS), Reply(POOLS)]).start()
 try:
-    connection = {"host": server.host, "port": server.port, "password": "s3cret", "retries": 0, "timeout": 2}
+    connection = {"host": server.host, "port": server.port, "password": "s3cret", "retries": 0, "timeout": 2, "api_version": "2"}
     results = {
         "pools": run_in_process(whatsminer_pools.ActionModule, "whatsminer_pools", dict(connection, pools=DESIRED)),
         "facts": run_in_process(whatsminer_facts.ActionModule, "whatsminer_facts", dict(connection, gather_subset=["status"])),

@@ -28,7 +28,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     WhatsminerError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import API2_PROFILES as PROFILES, FAST_CONFIG, Fleet
 from whatsminer_sim import MODELS, PoolSlot, wait_for  # pylint: disable=import-error
 
 LOOPBACK = "127.0.0.1"

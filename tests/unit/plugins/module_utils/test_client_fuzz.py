@@ -292,12 +292,12 @@ class ReplayClient(WhatsminerClient):
         super().__init__("192.0.2.10", 4028, password=PASSWORD, timeout=1.0, retries=0, retry_delay=0.0)
         self.replies_by_command = replies_by_command
 
-    def _exchange(self, wire_command: str, payload: bytes, wait: float) -> bytes:
+    def _exchange(self, command: str, payload: bytes, wait: float) -> bytes:
         del payload, wait
-        self.commands_sent.append(wire_command)
-        parts = wire_command.split("+")
+        self.commands_sent.append(command)
+        parts = command.split("+")
         if len(parts) == 1:
-            return self.replies_by_command[wire_command]
+            return self.replies_by_command[command]
         joined = {part: [json.loads(self.replies_by_command[part], parse_constant=lambda name: None)] for part in parts}
         return json.dumps({**joined, "id": 1}).encode()
 

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import MAX_REPLY_BYTES, WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     CommandRejectedError,
     MalformedReplyError,

@@ -30,7 +30,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
 )
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import scripted_v3_miner, v3_reply
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import API2_PROFILES as PROFILES, FAST_CONFIG, Fleet
 from whatsminer_sim import PROFILES as SIM_PROFILES  # pylint: disable=import-error
 from whatsminer_sim import PoolSlot, wait_for  # pylint: disable=import-error
 
@@ -111,9 +111,9 @@ def test_power_mode_and_limit(miner: Any) -> None:
     assert client.privileged("set.miner.power_limit", 3000)["code"] == 0
     assert miner.state.power_limit_w == 3000
     assert client.read_status(["summary"])["msg"]["summary"]["power-limit"] == 3000  # waits out the restart
-    with pytest.raises(UnsupportedCommandError) as caught:
+    with pytest.raises(CommandRejectedError) as caught:
         client.privileged("set.miner.power_limit", 5000)
-    assert "maximum 3800 W" in str(caught.value)
+    assert "maximum 3800 W" in str(caught.value) and not isinstance(caught.value, UnsupportedCommandError)
     assert client.privileged("set.miner.power_limit", 99999)["code"] == 0
     assert miner.state.power_limit_w is None
     assert client.tokens_requested == 1

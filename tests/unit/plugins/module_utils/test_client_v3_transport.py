@@ -326,9 +326,10 @@ def test_changed_salt_is_retried_once() -> None:
 
 def test_write_not_resent_after_reply_error() -> None:
     with scripted_v3_miner(salt_reply(), Reply(v3_reply(-2, "invalid param: power limit 5000 W is above the maximum"))) as server:
-        with pytest.raises(UnsupportedCommandError) as caught:
+        with pytest.raises(CommandRejectedError) as caught:
             make_client(server).privileged("set.miner.power_limit", 5000)
     assert "5000 W" in str(caught.value) and server.connections == 2
+    assert "refused a parameter value" in str(caught.value) and not isinstance(caught.value, UnsupportedCommandError)
 
 
 def test_write_retried_only_when_nothing_was_sent(count_connects: Any) -> None:
@@ -365,7 +366,7 @@ def test_errors_never_show_secrets() -> None:
                 client.privileged("set.miner.pools", pools)
             messages.append(str(caught.value) + repr(caught.value))
             client._salt = None  # pylint: disable=protected-access
-    assert "does not support" in messages[0] and "read its state back" in messages[1]
+    assert "refused a parameter value" in messages[0] and "read its state back" in messages[1]
     for text in messages:
         assert "Top-Secret-1" not in text and "pool-Secret-77" not in text
     assert "Top-Secret-1" not in repr(client)

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _facts as facts_logic
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     CommandRejectedError,
     MinerConnectionError,
@@ -55,10 +56,12 @@ class FakeClient:
 
     host = "10.0.0.9"
     port = 4028
+    joinable_commands = JOINABLE_COMMANDS
 
     def __init__(self, replies: dict) -> None:
         self.replies = replies
         self.calls: list[tuple[str, ...]] = []
+        self.truncated_replies: list[str] = []
 
     def _answer(self, command: str) -> dict:
         reply = self.replies[command]

@@ -55,15 +55,21 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
 
 
 @pytest.fixture(name="start_fleet")
-def fixture_start_fleet() -> Iterator[FleetStarter]:
+def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
     """Start simulated fleets (fast timings, own ports by default); all are stopped after the test."""
-    with FleetStarter(FAST_CONFIG, address_mode="ports") as start:
+    with FleetStarter(FAST_CONFIG, address_mode="ports") as starter:
+
+        def start(**options: Any) -> Fleet:
+            # The same password for API 2's admin and API 3's super account (the modules have one password option).
+            options.setdefault("v3_password", options.get("password", "admin"))
+            return starter(**options)
+
         yield start
 
 
 @pytest.fixture(name="fleet", scope="module")
 def fixture_fleet() -> Iterator[Fleet]:
-    """One miner of each firmware profile (1.4.x, 2.0.x, 2024), shared by the tests of a file."""
-    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG)
+    """One miner of each firmware profile (1.4.x, 2.0.x, 2024, 3.x), shared by the tests of a file."""
+    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG, v3_password="admin")
     yield fleet
     fleet.stop()

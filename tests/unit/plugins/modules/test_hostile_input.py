@@ -74,6 +74,10 @@ CONNECTION_CASES = [
     *cases("timeout", "argument 'timeout' is of type", "5s", [5], {"s": 5}),
     *cases("retries", "retries must be between 0 and 10", -1, 11, True),
     *cases("retries", "argument 'retries' is of type", "2x", 1.5, [2]),
+    *cases("api_version", "value of api_version must be one of: auto, 2, 3", "4", "v3", "3.0", "", "AUTO", ["3"]),
+    *cases("api3_port", "api3_port must be between 1 and 65535", 0, -1, 65536, True),
+    *cases("api3_port", "argument 'api3_port' is of type", "4433/tcp", 1.5),
+    *cases("api3_account", "value of api3_account must be one of: super, user1, user2, user3", "root", "admin", "", "SUPER"),
     *cases("password", "password (the miner's admin password) must not contain spaces", "hunter 2", "tab\there", "linefeed\n"),
     *cases("password", "password (the miner's admin password) must contain printable ASCII", "nul\x00byte", "bell\x07", "kennwört", "密码"),
     *cases("password", "password (the miner's admin password) must not contain quotes", "it's", 'say"cheese', "back\\slash", JSON_FRAGMENT[:20],
@@ -168,7 +172,7 @@ def secrets_of(case: Case) -> list[str]:
 @pytest.fixture(name="miner")
 def fixture_miner(fleet):
     """The 2024 miner of the shared fleet, with the admin password of the tests."""
-    miner = fleet.miners[-1]
+    miner = next(miner for miner in fleet.miners if miner.profile == "2024")
     miner.reset(clear_log=True)
     miner.set_state(admin_password=ADMIN)
     return miner

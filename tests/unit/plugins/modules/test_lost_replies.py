@@ -23,7 +23,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     write_outcome_unknown,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_pools, whatsminer_power
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args, wire_commands
 
 PASSWORD = "lost_1"
 DESIRED_POOLS = [{"url": "stratum+tcp://lost.example.com:3333", "user": "lost.w1"}]
@@ -52,25 +52,32 @@ def fixture_miner(start_fleet):
     return start_fleet(count=1, profiles="2024", password=PASSWORD).miners[0]
 
 
+@pytest.mark.parametrize("profile", ["2024", "3.x"])
 @pytest.mark.parametrize("fault", LOST_REPLIES)
-def test_pools_verify_a_write_whose_reply_was_lost(miner, run_module, fault):
-    miner.add_fault(commands=["update_pools"], **LOST_REPLIES[fault])
+def test_pools_verify_a_write_whose_reply_was_lost(start_fleet, run_module, fault, profile):
+    miner = start_fleet(count=1, profiles=profile, password=PASSWORD).miners[0]
+    [write] = wire_commands(miner, ["update_pools"])
+    miner.add_fault(commands=[write], **LOST_REPLIES[fault])
     result = run_module(whatsminer_pools.main, module_args(miner, pools=DESIRED_POOLS))
     assert not result.failed, result.get("msg")
     assert result["changed"] is True
     assert result["pools"] == [{"slot": 1, **DESIRED_POOLS[0]}]
-    assert any("reply to update_pools was lost" in warning for warning in result.warnings)
-    assert log_of(miner).count("update_pools") == 1  # never sent twice
+    assert any("reply to update_pools was lost" in warning and f"command '{write}'" in warning for warning in result.warnings)
+    assert log_of(miner).count(write) == 1  # never sent twice
 
 
+@pytest.mark.parametrize("profile", ["2024", "3.x"])
 @pytest.mark.parametrize("fault", LOST_REPLIES)
-def test_power_verifies_a_write_whose_reply_was_lost_even_without_waiting(miner, run_module, fault):
-    miner.add_fault(commands=["adjust_power_limit"], **LOST_REPLIES[fault])
+def test_power_verifies_a_write_whose_reply_was_lost_even_without_waiting(start_fleet, run_module, fault, profile):
+    miner = start_fleet(count=1, profiles=profile, password=PASSWORD).miners[0]
+    [write] = wire_commands(miner, ["adjust_power_limit"])
+    miner.add_fault(commands=[write], **LOST_REPLIES[fault])
     result = run_module(whatsminer_power.main, module_args(miner, power_limit=3000, wait=False, wait_timeout=10))
     assert not result.failed, result.get("msg")
     assert result["changed"] is True and result["verified"] is True
     assert result["after"]["power_limit_w"] == 3000 == miner.state.power_limit_w
     assert any("reply to adjust_power_limit was lost" in warning for warning in result.warnings)
+    assert log_of(miner).count(write) == 1
 
 
 def test_a_token_request_that_times_out_is_sent_once_and_nothing_is_reported_sent(miner, run_module):
@@ -92,6 +99,15 @@ def test_a_cut_off_reply_is_never_taken_for_the_whole(miner, run_module, command
     result = run_module(module, module_args(miner, **args))
     assert result.failed and f"command '{command}': the reply was cut off" in result["msg"]
     assert miner.counters.privileged_requests == 0
+
+
+def test_write_outcome_unknown_knows_the_api3_write_commands():
+    context = {"host": "192.0.2.1", "port": 4433, "request_sent": True, "write": True}
+    assert write_outcome_unknown(MinerConnectionError("reset", command="set.miner.pools", **context), "update_pools")
+    assert write_outcome_unknown(MinerTimeoutError("no reply", timeout=1.0, command="set.miner.power_mode", **context), "set_low_power")
+    assert write_outcome_unknown(MalformedReplyError("garbled", command="set.miner.service", host="192.0.2.1", port=4433), "power_off")
+    assert not write_outcome_unknown(MinerConnectionError("reset", command="get.device.info", **context), "update_pools")  # the salt read
+    assert not write_outcome_unknown(MinerConnectionError("reset", command="set.miner.power_limit", **context), "update_pools")
 
 
 def test_write_outcome_unknown_only_for_the_write_itself():

@@ -9,18 +9,18 @@ import socket
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens
 from whatsminer_sim import Fault  # pylint: disable=import-error
 from whatsminer_sim.profiles import MODELS  # pylint: disable=import-error
 
-API_VERSIONS = {"1.4.x": "1.4.0", "2.0.x": "2.0.5", "2024": "2.0.5"}
-FIRMWARE = {"1.4.x": "20210322.22.REL", "2.0.x": "20230803.11.REL", "2024": "20240924.14.Rel"}
+API_VERSIONS = {"1.4.x": "1.4.0", "2.0.x": "2.0.5", "2024": "2.0.5", "3.x": "3.0.2"}
+FIRMWARE = {"1.4.x": "20210322.22.REL", "2.0.x": "20230803.11.REL", "2024": "20240924.14.Rel", "3.x": "20250214.16.1"}
 
 
 def expected_power_limit(profile, truth):
-    """What the facts report as the power limit: 2024 firmware says "none" (null); older firmware
+    """What the facts report as the power limit: 2024 and 3.x firmware say "none" (null); older firmware
     reports the effective limit in summary, the model's factory maximum when no lower one was set."""
-    if truth.power_limit_w is not None or profile == "2024":
+    if truth.power_limit_w is not None or profile in ("2024", "3.x"):
         return truth.power_limit_w
     return MODELS[truth.model].max_power_limit_w
 
@@ -95,17 +95,21 @@ def test_power_settings_and_errors_follow_the_true_state(start_fleet, run_module
         assert all(error["time"] for error in facts["whatsminer_errors"])
 
 
-def test_subsets_cost_only_their_connections(start_fleet, run_module):
-    miner = start_fleet(count=1, profiles="2024").miners[0]
-    before = miner.counters.connections
+@pytest.mark.parametrize("profile, pools_only, status_pools_boards", [
+    ("2024", 1, 2),  # pools; summary+pools+devs joined, then status
+    ("3.x", 1, 3),  # get.miner.status pools; get.miner.status summary+pools+edevs, get.device.info, get.miner.setting
+])
+def test_subsets_cost_only_their_connections(start_fleet, run_module, profile, pools_only, status_pools_boards):
+    miner = start_fleet(count=1, profiles=profile).miners[0]
+    before = connections(miner)
     result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["pools"]))
     assert set(result["ansible_facts"]) == {"whatsminer_gather_subset", "whatsminer_pools"}
-    assert miner.counters.connections - before == 1
-    before = miner.counters.connections
+    assert connections(miner) - before == AUTO_PROBE + pools_only
+    before = connections(miner)
     result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["all", "!device", "!errors"]))
     assert result["ansible_facts"]["whatsminer_gather_subset"] == ["status", "pools", "boards"]
-    assert miner.counters.connections - before == 2  # summary+pools+devs joined, then status
-    assert miner.counters.tokens_issued == 0
+    assert connections(miner) - before == AUTO_PROBE + status_pools_boards
+    assert tokens(miner) == 0
 
 
 def test_bad_subset_fails_before_contacting_the_miner(start_fleet, run_module):
@@ -113,7 +117,7 @@ def test_bad_subset_fails_before_contacting_the_miner(start_fleet, run_module):
     result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["pools", "hardware"]))
     assert result.failed
     assert "Bad subset 'hardware'" in result["msg"]
-    assert miner.counters.connections == 0
+    assert connections(miner) == 0
 
 
 def test_check_mode_gathers_the_same_facts(fleet, run_module):
@@ -151,7 +155,7 @@ def test_bad_connection_options_fail_before_contacting_the_miner(start_fleet, ru
     result = run_module(whatsminer_facts.main, {**connection_args(miner), **args})
     assert result.failed
     assert message in result["msg"]
-    assert miner.counters.connections == 0
+    assert connections(miner) == 0
 
 
 @pytest.mark.parametrize("profile", PROFILES)

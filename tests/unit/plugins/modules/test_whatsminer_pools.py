@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_pools
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens, wire_commands
 from whatsminer_sim import wait_for  # pylint: disable=import-error
 
 ADMIN = "admin"
@@ -71,16 +71,16 @@ def test_first_run_changes_second_run_does_not(start_fleet, run_module, profile)
     assert result["commands"] == ["update_pools"]
     assert result.warnings == []
     assert true_pools(miner) == EXPECTED_STATE
-    assert miner.counters.tokens_issued == 1
-    assert [entry.command for entry in miner.log].count("update_pools") == 1
+    assert tokens(miner) == 1
+    assert [entry.command for entry in miner.log].count(wire_commands(miner, ["update_pools"])[0]) == 1
 
-    connections = miner.counters.connections
+    before = connections(miner)
     again = run_module(whatsminer_pools.main, pools_args(miner, DESIRED))
     assert again["changed"] is False
     assert again["before"] == again["pools"] == EXPECTED
     assert again["commands"] == []
-    assert miner.counters.connections - connections == 1  # one pools read
-    assert miner.counters.tokens_issued == 1  # no new token
+    assert connections(miner) - before == AUTO_PROBE + 1  # the probe, one pools read
+    assert tokens(miner) == 1  # no new token
     assert true_pools(miner) == EXPECTED_STATE
 
 
@@ -92,8 +92,8 @@ def test_check_mode_predicts_the_real_run_exactly(start_fleet, run_module, profi
     predicted = run_module(whatsminer_pools.main, pools_args(miner, DESIRED), check_mode=True, diff=True)
     assert not predicted.failed, predicted.get("msg")
     assert true_pools(miner) == initial_state
-    assert miner.counters.tokens_issued == 0
-    assert miner.counters.connections == 1
+    assert tokens(miner) == 0
+    assert connections(miner) == AUTO_PROBE + 1
     assert not any(entry.encrypted for entry in miner.log)
 
     real = run_module(whatsminer_pools.main, pools_args(miner, DESIRED), diff=True)
@@ -118,7 +118,7 @@ def test_check_mode_and_an_unchanged_run_need_no_admin_password(start_fleet, run
     assert run_module(whatsminer_pools.main, args, check_mode=True)["changed"] is True
     assert run_module(whatsminer_pools.main, pools_args(miner, DESIRED))["changed"] is True
     assert run_module(whatsminer_pools.main, args)["changed"] is False
-    assert miner.counters.tokens_issued == 1
+    assert tokens(miner) == 1
 
 
 def test_a_write_without_the_admin_password_fails_before_anything_is_written(start_fleet, run_module):
@@ -127,7 +127,7 @@ def test_a_write_without_the_admin_password_fails_before_anything_is_written(sta
     result = run_module(whatsminer_pools.main, connection_args(miner, pools=DESIRED))
     assert_clean_failure(result, "no admin password was given")
     assert true_pools(miner) == initial
-    assert miner.counters.tokens_issued == 0
+    assert tokens(miner) == 0
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -161,7 +161,7 @@ def test_other_spellings_on_the_miner_are_no_difference(start_fleet, run_module)
         {"slot": 1, "url": "Pool.Example.COM:3333", "user": "farm.w1"},
         {"slot": 2, "url": "STRATUM+TCP://backup.example.net:443/", "user": "farm.w1"},
     ]
-    assert miner.counters.tokens_issued == 0
+    assert tokens(miner) == 0
 
 
 @pytest.mark.parametrize("state_pools", [
@@ -184,7 +184,7 @@ def test_update_password_on_create_does_not_apply_a_password_alone(start_fleet, 
     result = run_module(whatsminer_pools.main, pools_args(miner, new_password, update_password="on_create"))
     assert result["changed"] is False
     assert true_pools(miner)[1][2] == "d=65536"
-    assert miner.counters.tokens_issued == 1
+    assert tokens(miner) == 1
 
 
 def test_update_password_always_writes_every_run(start_fleet, run_module):
@@ -235,7 +235,7 @@ def test_invalid_pools_fail_before_the_miner_is_contacted(start_fleet, run_modul
     result = run_module(whatsminer_pools.main, pools_args(miner, pools))
     assert_clean_failure(result, message)
     assert result["validation_errors"]
-    assert miner.counters.connections == 0
+    assert connections(miner) == 0
 
 
 @pytest.mark.parametrize("args, message", [
@@ -248,7 +248,7 @@ def test_invalid_options_fail_before_the_miner_is_contacted(start_fleet, run_mod
     miner = start_fleet(count=1).miners[0]
     result = run_module(whatsminer_pools.main, {**pools_args(miner, DESIRED), **args})
     assert_clean_failure(result, message)
-    assert miner.counters.connections == 0
+    assert connections(miner) == 0
 
 
 def test_validation_happens_before_the_client_is_used():

@@ -11,12 +11,13 @@ import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, api_port, connection_args, connections, tokens, wire_commands
 from whatsminer_sim import wait_for  # pylint: disable=import-error
 from whatsminer_sim.profiles import MODELS  # pylint: disable=import-error
 
 PASSWORD = "farm_42"
 WRITES = ("power_on", "power_off", "set_low_power", "set_normal_power", "set_high_power", "adjust_power_limit")
+WRITES_V3 = ("set.miner.service", "set.miner.power_mode", "set.miner.power_limit")
 
 
 def power_args(miner, **extra):
@@ -30,15 +31,15 @@ def sent(result) -> list[str]:
 
 
 def writes_in_log(miner) -> list[str]:
-    """The power commands the miner received, in order."""
-    return [entry.command for entry in miner.log if entry.command in WRITES]
+    """The power commands the miner received, in order (API 3 commands on an API 3 miner)."""
+    return [entry.command for entry in miner.log if entry.command in WRITES + WRITES_V3]
 
 
 def true_settings(miner) -> dict:
     """The simulator's true state, in the module's terms (old firmware shows the effective limit)."""
     truth = miner.state
     limit = truth.power_limit_w
-    if limit is None and truth.profile != "2024":
+    if limit is None and truth.profile not in ("2024", "3.x"):
         limit = MODELS[truth.model].max_power_limit_w
     return {"mining": truth.mining, "mode": truth.power_mode, "power_limit_w": limit}
 
@@ -72,17 +73,18 @@ def test_each_option_alone(one_miner, run_module, profile, case):
     result = run_module(whatsminer_power.main, power_args(miner, **options))
     assert not result.failed, result.get("msg")
     assert result["changed"] is True and result["verified"] is True
-    assert sent(result) == commands == writes_in_log(miner)
+    assert sent(result) == commands
+    assert writes_in_log(miner) == wire_commands(miner, commands)
     for name, value in expected.items():
         assert result["after"][name] == value
     assert result["after"] == true_settings(miner)
-    assert miner.counters.tokens_issued == 1
+    assert tokens(miner) == 1
 
     again = run_module(whatsminer_power.main, power_args(miner, **options))
     assert again["changed"] is False and again["commands"] == []
     assert again["before"] == again["after"] == result["after"]
-    assert miner.counters.tokens_issued == 1  # an unchanged run requests no token
-    assert writes_in_log(miner) == commands
+    assert tokens(miner) == 1  # an unchanged run requests no token
+    assert writes_in_log(miner) == wire_commands(miner, commands)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -91,12 +93,13 @@ def test_resume_with_new_settings_in_order_with_one_token(one_miner, run_module,
     miner.set_state(mining=False)
     options = {"mining": True, "mode": "low", "power_limit": 3000}
     result = run_module(whatsminer_power.main, power_args(miner, **options), diff=True)
-    assert sent(result) == ["power_on", "set_low_power", "adjust_power_limit"] == writes_in_log(miner)
+    assert sent(result) == ["power_on", "set_low_power", "adjust_power_limit"]
+    assert writes_in_log(miner) == wire_commands(miner, sent(result))
     assert result["commands"][2]["parameters"] == {"power_limit": "3000"}
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000} == true_settings(miner)
     assert result["diff"] == {"before": result["before"], "after": result["after"]}
     assert result["before"]["mining"] is False
-    assert miner.counters.tokens_issued == 1
+    assert tokens(miner) == 1
     assert miner.btminer_running()
     assert run_module(whatsminer_power.main, power_args(miner, **options))["changed"] is False
 
@@ -106,9 +109,10 @@ def test_curtail_applies_settings_first_and_stops_last(one_miner, run_module, pr
     miner = one_miner(profile)
     options = {"mining": False, "mode": "high", "power_limit": 3200}
     result = run_module(whatsminer_power.main, power_args(miner, **options))
-    assert sent(result) == ["set_high_power", "adjust_power_limit", "power_off"] == writes_in_log(miner)
+    assert sent(result) == ["set_high_power", "adjust_power_limit", "power_off"]
+    assert writes_in_log(miner) == wire_commands(miner, sent(result))
     assert result["after"] == {"mining": False, "mode": "high", "power_limit_w": 3200} == true_settings(miner)
-    assert miner.counters.tokens_issued == 1
+    assert tokens(miner) == 1
     assert run_module(whatsminer_power.main, power_args(miner, **options))["changed"] is False
 
 
@@ -120,7 +124,7 @@ def test_check_mode_predicts_the_exact_commands(one_miner, run_module, profile):
     truth_before = true_settings(miner)
     predicted = run_module(whatsminer_power.main, power_args(miner, **options), check_mode=True, diff=True)
     assert predicted["changed"] is True and predicted["verified"] is False
-    assert miner.counters.tokens_issued == 0 and miner.counters.privileged_requests == 0
+    assert tokens(miner) == 0 and miner.counters.privileged_requests == miner.counters.v3_privileged_requests == 0
     assert true_settings(miner) == truth_before
     assert predicted["diff"]["after"] == {"mining": True, "mode": "high", "power_limit_w": 3100}
 
@@ -151,7 +155,7 @@ def test_removing_a_limit_where_only_the_effective_limit_shows_fails_before_send
     assert result.failed
     assert "only the effective power limit (3000 W now)" in result["msg"]
     assert "Set power_limit to the model's factory maximum" in result["msg"]
-    assert miner.counters.tokens_issued == 0
+    assert tokens(miner) == 0
     assert miner.state.power_limit_w == 3000 and miner.state.mining is True
 
 
@@ -161,7 +165,7 @@ def test_the_factory_maximum_is_what_old_firmware_shows_without_a_limit(one_mine
     maximum = MODELS[miner.state.model].max_power_limit_w
     result = run_module(whatsminer_power.main, power_args(miner, power_limit=maximum))
     assert result["changed"] is False and result["before"]["power_limit_w"] == maximum
-    assert miner.counters.tokens_issued == 0
+    assert tokens(miner) == 0
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -171,7 +175,7 @@ def test_a_restart_longer_than_wait_timeout_fails_clearly(one_miner, run_module,
     result = run_module(whatsminer_power.main, power_args(miner, mode="low", wait_timeout=1.0))
     assert result.failed
     message = result["msg"]
-    assert f"{miner.host}:{miner.port} did not show the wanted state within wait_timeout (1 s) after set_low_power" in message
+    assert f"{miner.host}:{api_port(miner)} did not show the wanted state within wait_timeout (1 s) after set_low_power" in message
     assert "Sent: set_low_power." in message
     assert 'Wanted: mode="low"' in message
     assert "while btminer was not answering (restarting)" in message
@@ -193,7 +197,7 @@ def test_a_power_limit_the_model_cannot_take_is_refused_by_the_miner(one_miner, 
     assert result["msg"].startswith("The miner refused power_limit 9000 W")
     assert f"above the maximum {maximum} W" in result["msg"]
     assert "Nothing was changed." in result["msg"]
-    assert result["miner"]["code"] == 132 and result["changed"] is False
+    assert result["miner"]["code"] == (-2 if profile == "3.x" else 132) and result["changed"] is False
     assert true_settings(miner) == before and miner.btminer_running()
 
 
@@ -266,7 +270,7 @@ def test_invalid_options_fail_before_contacting_the_miner(one_miner, run_module,
     result = run_module(whatsminer_power.main, args)
     assert result.failed
     assert message in result["msg"]
-    assert miner.counters.connections == 0
+    assert connections(miner) == 0
 
 
 def test_wait_false_returns_the_prediction_without_reading_back(one_miner, run_module):

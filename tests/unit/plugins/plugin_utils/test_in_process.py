@@ -92,7 +92,10 @@ def test_validation_takes_environment_fallbacks_and_hides_them(monkeypatch):
 
 def test_unsupported_parameters_name_the_module():
     validated = validate_arguments(module_argument_spec(POOLS_SPEC), {"host": "h", "pools": [], "colour": "red"}, "hashfarm.whatsminer.whatsminer_pools")
-    assert validated.error.startswith("Unsupported parameters for (hashfarm.whatsminer.whatsminer_pools) module: colour. Supported parameters include: host,")
+    assert validated.error.startswith(
+        "Unsupported parameters for (hashfarm.whatsminer.whatsminer_pools) module: colour. "
+        "Supported parameters include: api3_account, api3_port, api_version, host,"
+    )
     assert validated.params["colour"] == "red"  # shown in invocation.module_args, as AnsibleModule does
 
 
@@ -114,7 +117,7 @@ def test_the_task_environment_applies_only_for_the_block(monkeypatch):
 # --- the logic and its result ------------------------------------------------------------------
 
 
-PARAMS = {"host": "h", "port": 1, "timeout": 1.0, "retries": 0}
+PARAMS = {"host": "h", "port": 1, "timeout": 1.0, "retries": 0, "api_version": "2", "api3_port": 4433, "api3_account": "super"}
 
 
 def test_a_result_keeps_its_warnings_apart():

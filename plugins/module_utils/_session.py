@@ -1,0 +1,306 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The miner a module talks to, whichever API it speaks: one interface for the module logic.
+
+Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
+
+The facts, pools and power logic talk to a miner through the interface of the API 2 client
+(``_client.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
+``privileged(command, **params)`` with the API 2 command names, the replies shaped as API 2
+replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies`` and
+``joinable_commands``. Two classes here let the same logic run on API 3 firmware:
+
+* ``Api3Adapter`` presents a ``WhatsminerV3Client`` through that interface. A read of API 2
+  commands becomes the fewest API 3 reads that carry the same information (one
+  ``get.miner.status`` with every section needed, one ``get.device.info``, one
+  ``get.miner.setting``), converted to API 2 replies by ``_miner_state_v3``; a write becomes its
+  API 3 command (``_errors.API3_WRITE_COMMANDS``) with the parameter API 3 takes.
+* ``MinerSession`` decides which API to use (the ``api_version`` option) on first contact, not
+  before: a module that rejects its input sends nothing, not even the ``auto`` probe. The probe
+  (``_client_v3.choose_api_version``) is one ``get_version`` on the API 2 port; on API 2 miners
+  its reply is handed to the client, so the facts module does not ask again.
+
+What a module run costs on an API 3 miner (with ``api_version: auto``, the probe adds one
+connection to port 4028; ``api_version: 3`` skips it):
+
+========================  ====================================================================
+whatsminer_facts          at most 3 connections: ``get.miner.status``, ``get.device.info``,
+                          ``get.miner.setting`` (only those the subsets need)
+whatsminer_pools          1 connection when nothing changes; a write adds the salt read, one
+                          ``set.miner.pools`` and the read-back
+whatsminer_power          3 connections per read of the state (status summary, device info,
+                          settings); a write adds the salt read (once per run) and one ``set.*``
+                          per setting
+========================  ====================================================================
+
+Reads never sign anything and never import the crypto libraries; a run that writes fetches the
+salt once and signs every write with it (API 3 has no token to request per command).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_V3_PORT,
+    SALT_COMMAND,
+    STATUS_COMMAND,
+    WhatsminerV3Client,
+    resolve_api_version,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+    API3_WRITE_COMMANDS,
+    MalformedReplyError,
+    UnsupportedCommandError,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+DEVICE_INFO = SALT_COMMAND
+MINER_SETTING = "get.miner.setting"
+#: Sources of the API 3 replies: a ``get.miner.status`` section, the device info or the settings.
+INFO = "info"
+SETTING = "setting"
+STATUS_SECTIONS = ("summary", "pools", "edevs")
+
+#: What each API 2 read is made of: the API 3 replies it needs (sections of ``get.miner.status``
+#: by their name, all in one request; ``INFO`` = ``get.device.info``; ``SETTING`` =
+#: ``get.miner.setting``) and the ``_miner_state_v3`` function that converts them
+#: (``status``, ``info``, ``setting``: the replies, ``None`` for those not read).
+Converter = Callable[[Any, Any, Any], Any]
+READS: dict[str, tuple[tuple[str, ...], Converter]] = {
+    "summary": (("summary",), lambda status, info, setting: v3_state.summary_reply(status, setting, info)),
+    "pools": (("pools",), lambda status, info, setting: v3_state.pools_reply(status)),
+    "devs": (("edevs", "summary", INFO), lambda status, info, setting: v3_state.devs_reply(status, info)),
+    "devdetails": ((INFO,), lambda status, info, setting: v3_state.devdetails_reply(info)),
+    "get_version": ((INFO,), lambda status, info, setting: v3_state.version_reply(info)),
+    "get_miner_info": ((INFO,), lambda status, info, setting: v3_state.miner_info_reply(info)),
+    "get_psu": ((INFO,), lambda status, info, setting: v3_state.psu_reply(info)),
+    "status": ((INFO, SETTING), lambda status, info, setting: v3_state.status_reply(info, setting)),
+    "get_error_code": ((INFO,), lambda status, info, setting: v3_state.error_code_reply(info)),
+}
+
+
+def _pools_param(params: dict[str, Any]) -> list[dict[str, str]]:
+    """``set.miner.pools`` takes the configured pools only (``update_pools`` gives ``""`` for unused slots)."""
+    pools = []
+    for slot in range(1, 4):
+        url = params.get(f"pool{slot}")
+        if url:
+            pools.append({"pool": url, "worker": params.get(f"worker{slot}", ""), "passwd": params.get(f"passwd{slot}", "")})
+    return pools
+
+
+#: The ``param`` of the API 3 command of each API 2 write (``API3_WRITE_COMMANDS``), from the API 2 parameters.
+WRITE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "update_pools": _pools_param,
+    "power_on": lambda params: "start",
+    "power_off": lambda params: "stop",
+    "set_low_power": lambda params: "low",
+    "set_normal_power": lambda params: "normal",
+    "set_high_power": lambda params: "high",
+    "adjust_power_limit": lambda params: int(params["power_limit"]),
+}
+
+
+class Api3Adapter:
+    """An API 3 miner through the interface of the API 2 client (see the module docstring).
+
+    API 3 replies come in length-prefixed frames that are whole or rejected, so
+    ``accept_truncated`` has no effect and ``truncated_replies`` stays empty.
+    """
+
+    #: Every read is answered from the same few API 3 requests, so every read joins.
+    joinable_commands = frozenset(READS)
+
+    def __init__(self, client: WhatsminerV3Client) -> None:
+        self.client = client
+        self.accept_truncated = False
+        self.truncated_replies: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Api3Adapter({self.client!r})"
+
+    @property
+    def host(self) -> str:
+        """The miner's address."""
+        return self.client.host
+
+    @property
+    def port(self) -> int:
+        """The API 3 port."""
+        return self.client.port
+
+    def read(self, command: str, **params: Any) -> dict[str, Any]:
+        """The API 2 reply of ``command``, from the API 3 replies that carry its information."""
+        if params:
+            raise ValueError(f"{command}: API 2 read parameters have no API 3 equivalent")
+        return self.read_many([command])[command]
+
+    def read_many(self, commands: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``{command: API 2 reply}`` from at most three API 3 requests.
+
+        Raises the first error of those requests, like the API 2 client's joined read.
+        """
+        if isinstance(commands, str):
+            raise ValueError("read_many() takes a list of command names, not one string")
+        names = list(dict.fromkeys(commands))
+        unknown = [name for name in names if name not in READS]
+        if unknown:
+            raise UnsupportedCommandError(
+                f"the collection has no API 3 equivalent of the API 2 read {', '.join(unknown)}",
+                host=self.host, port=self.port, command=unknown[0],
+            )
+        sources = {source for name in names for source in READS[name][0]}
+        sections = [section for section in STATUS_SECTIONS if section in sources]
+        status = self.client.read_status(sections) if sections else None
+        info = self.client.read(DEVICE_INFO) if INFO in sources else None
+        setting = self.client.read(MINER_SETTING) if SETTING in sources else None
+        replies = {}
+        for name in names:
+            needs, convert = READS[name]
+            reply = convert(status, info, setting)
+            if reply is None:
+                api3_command = STATUS_COMMAND if needs[0] in STATUS_SECTIONS else DEVICE_INFO
+                raise MalformedReplyError(
+                    f"the {api3_command} reply lacks what the collection reads as {name}",
+                    host=self.host, port=self.port, command=api3_command,
+                )
+            replies[name] = reply
+        return replies
+
+    def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
+        """Send the API 3 command of the API 2 write ``command``; its reply, ``None`` when none came and none was required."""
+        if command not in WRITE_PARAMS:
+            raise UnsupportedCommandError(
+                f"the collection has no API 3 equivalent of the API 2 write {command}", host=self.host, port=self.port, command=command,
+            )
+        return self.client.privileged(API3_WRITE_COMMANDS[command], WRITE_PARAMS[command](params), expect_reply=expect_reply)
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections opened to the API 3 port."""
+        return self.client.connections_opened
+
+    @property
+    def tokens_requested(self) -> int:
+        """Salt reads for signing."""
+        return self.client.tokens_requested
+
+    @property
+    def commands_sent(self) -> list[str]:
+        """The API 3 commands sent."""
+        return self.client.commands_sent
+
+
+class MinerSession:
+    """The miner of a module run: the client of the API ``api_version`` chooses, made on first contact.
+
+    ``read``, ``read_many``, ``privileged`` and the counters are those of that client
+    (``WhatsminerClient`` or ``Api3Adapter``); the counters include the ``auto`` probe.
+
+    Attributes:
+        api_version: 2 or 3 once chosen, ``None`` before the first contact.
+        api_choice: The ``ApiChoice`` (with its reason), ``None`` before the first contact.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int = DEFAULT_PORT,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        api_version: str = "auto",
+        api3_port: int = DEFAULT_V3_PORT,
+        api3_account: str = DEFAULT_ACCOUNT,
+    ) -> None:
+        self.host = host
+        self.api_version: int | None = None
+        self.api_choice = None
+        self._settings = {"port": port, "password": password, "timeout": timeout, "retries": retries,
+                          "api_version": api_version, "api3_port": api3_port, "api3_account": api3_account}
+        self._accept_truncated = False
+        self._client: WhatsminerClient | Api3Adapter | None = None
+        self._probe_connections = 0
+
+    def __repr__(self) -> str:
+        return f"MinerSession({self.host!r}, api_version={self._settings['api_version']!r})"
+
+    def _connected(self) -> WhatsminerClient | Api3Adapter:
+        """The client, choosing the API first when this is the first contact."""
+        if self._client is not None:
+            return self._client
+        settings = self._settings
+        choice = resolve_api_version(
+            settings["api_version"], self.host, port=settings["port"], v3_port=settings["api3_port"],
+            timeout=settings["timeout"], retries=settings["retries"],
+        )
+        self._probe_connections = choice.connections
+        client: WhatsminerClient | Api3Adapter
+        if choice.version == 3:
+            client = Api3Adapter(WhatsminerV3Client(self.host, settings["api3_port"], password=settings["password"], timeout=settings["timeout"],
+                                                    retries=settings["retries"], account=settings["api3_account"]))
+        else:
+            client = WhatsminerClient(self.host, settings["port"], password=settings["password"], timeout=settings["timeout"],
+                                      retries=settings["retries"])
+            if choice.version_reply is not None:
+                client.prefetched["get_version"] = choice.version_reply
+        client.accept_truncated = self._accept_truncated
+        self.api_version, self.api_choice, self._client = choice.version, choice, client
+        return client
+
+    # --- the client interface ----------------------------------------------------------------
+
+    def read(self, command: str, **params: Any) -> dict[str, Any]:
+        """``read`` of the chosen client."""
+        return self._connected().read(command, **params)
+
+    def read_many(self, commands: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``read_many`` of the chosen client."""
+        return self._connected().read_many(commands)
+
+    def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
+        """``privileged`` of the chosen client (API 2 command names on both APIs)."""
+        return self._connected().privileged(command, expect_reply=expect_reply, **params)
+
+    @property
+    def port(self) -> int:
+        """The port of the chosen API (before the first contact: the one ``api_version`` names, API 2's for ``auto``)."""
+        if self._client is not None:
+            return self._client.port
+        return self._settings["api3_port"] if self._settings["api_version"] == "3" else self._settings["port"]
+
+    @property
+    def accept_truncated(self) -> bool:
+        """Whether a cut-off reply is used for what it holds (API 2 only; see ``WhatsminerClient``)."""
+        return self._accept_truncated
+
+    @accept_truncated.setter
+    def accept_truncated(self, value: bool) -> None:
+        self._accept_truncated = bool(value)
+        if self._client is not None:
+            self._client.accept_truncated = self._accept_truncated
+
+    @property
+    def truncated_replies(self) -> list[str]:
+        """Commands whose cut-off reply was accepted."""
+        return self._client.truncated_replies if self._client is not None else []
+
+    @property
+    def joinable_commands(self) -> frozenset:
+        """The reads the chosen client answers together in ``read_many``."""
+        return self._connected().joinable_commands
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections opened, the ``auto`` probe included."""
+        return self._probe_connections + (self._client.connections_opened if self._client is not None else 0)
+
+    @property
+    def tokens_requested(self) -> int:
+        """Token (API 2) or salt (API 3) requests."""
+        return self._client.tokens_requested if self._client is not None else 0
