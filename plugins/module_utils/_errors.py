@@ -156,10 +156,15 @@ class MinerRestartingError(MinerConnectionError):
 
 
 class AuthenticationError(WhatsminerError):
-    """The miner rejected the admin password (code 23 to an encrypted request, or 135 twice)."""
+    """The miner rejected the password (API 2: code 23 to an encrypted request, or 135 twice; API 3: -1 to a signed write)."""
 
     def advice(self) -> str:
-        """Check the admin password."""
+        """Check the password: the admin password on API 2, the API 3 account's password on API 3."""
+        if self.command and self.command.startswith(("set.", "get.")):
+            return (
+                "Check the password given to the module: on API 3 firmware it is the password of the account in "
+                "api3_account, as set in WhatsMinerTool (writes stay locked while the default password is in use)."
+            )
         return (
             "Check the admin password given to the module: it must be the one set in WhatsMinerTool "
             "(the write API stays locked while the default password is in use)."

@@ -310,7 +310,8 @@ def test_wrong_password_fetches_the_salt_again_once() -> None:
     error = caught.value
     assert error.code == -1 and error.miner_message == "invalid token"
     assert "password of API 3 account 'super' is wrong" in str(error) and "factory password of 'super' is 'super'" in str(error)
-    assert "Check the admin password" in str(error)  # the advice of AuthenticationError
+    assert "the password of the account in api3_account" in str(error)  # the API 3 advice of AuthenticationError
+    assert "admin password given" not in str(error)
     assert client.tokens_requested == 2 and server.connections == 3  # salt unchanged: not resent
 
 
