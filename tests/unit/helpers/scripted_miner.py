@@ -147,6 +147,11 @@ class ScriptedMiner:
                 except Exception as exc:  # pylint: disable=broad-except
                     self.errors.append(f"{type(exc).__name__}: {exc}")
 
+    @staticmethod
+    def request_complete(data: bytes) -> bool:
+        """Whether ``data`` holds a whole request (API 2: one JSON document)."""
+        return _request_complete(data)
+
     def _read_request(self, conn: socket.socket, deadline: float) -> bool:
         """Read one request into ``requests``; return False when the client closed before finishing it."""
         data = b""
@@ -159,7 +164,7 @@ class ScriptedMiner:
                 self.requests.append(data)
                 return False
             data += chunk
-            if _request_complete(data):
+            if self.request_complete(data):
                 self.requests.append(data)
                 return True
         self.requests.append(data)

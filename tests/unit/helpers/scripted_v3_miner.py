@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import socket
 import struct
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -66,23 +64,10 @@ def decrypt_param(key: bytes, text: str) -> Any:
 class ScriptedV3Miner(ScriptedMiner):
     """``ScriptedMiner`` whose requests are length-prefixed frames."""
 
-    def _read_request(self, conn: socket.socket, deadline: float) -> bool:
-        """Read one request frame into ``requests``; return False when the client closed before finishing it."""
-        data = b""
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                chunk = conn.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                self.requests.append(data)
-                return False
-            data += chunk
-            if len(data) >= LENGTH.size and len(data) >= LENGTH.size + LENGTH.unpack(data[:LENGTH.size])[0]:
-                self.requests.append(data)
-                return True
-        self.requests.append(data)
-        return False
+    @staticmethod
+    def request_complete(data: bytes) -> bool:
+        """Whether ``data`` holds a whole frame: the 4-byte length and that many bytes."""
+        return len(data) >= LENGTH.size and len(data) >= LENGTH.size + LENGTH.unpack(data[:LENGTH.size])[0]
 
 
 @contextmanager
