@@ -51,10 +51,11 @@ BEFORE_SITE = {
     "rack2-m05": {"state": {"power_mode": "high"}},
     "rack3-m02": {"state": {"power_limit_w": 3300}},
 }
-# Before the report: a miner that drops off the network, one that runs hot with an error code.
+# Before the report: a miner that drops off the network, one (a 3.x one, read over API 3) that runs
+# hot with an error code.
 BEFORE_REPORT = {
     "rack5-m11": {"config": {"refuse_connections": True}},
-    "rack4-m02": {"state": {"env_temp_c": 41.5, "error_codes": [600]}},
+    "rack4-m04": {"state": {"env_temp_c": 41.5, "error_codes": [600]}},
 }
 
 

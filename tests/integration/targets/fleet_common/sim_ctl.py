@@ -7,7 +7,7 @@
                                      clear its command log, then apply its start state and settings
     sim_ctl.py URL patch FILE        apply the changes in FILE (same shape) without a reset
     sim_ctl.py URL snapshot FILE     write every miner (true state, counters) and its command log to FILE
-    sim_ctl.py URL connections       print how many connections the fleet's miners have accepted
+    sim_ctl.py URL connections       print how many connections the fleet's miners have accepted (both APIs)
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def main() -> int:
     elif action == "snapshot":
         snapshot(control, sys.argv[3])
     elif action == "connections":
-        print(sum(miner["counters"]["connections"] for miner in call(f"{control}/miners")["miners"]))
+        counters = [miner["counters"] for miner in call(f"{control}/miners")["miners"]]
+        print(sum(counter["connections"] + counter["v3_connections"] for counter in counters))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Staggered curtailment and resumption with hashfarm.whatsminer.power on a simulated fleet of 30
-# miners of mixed firmware, through both execution paths: the simulator's command logs (arrival
+# miners of mixed firmware (1.4.x, 2.0.x, 2024 and 3.x; the API 3 super password of the 3.x miners is
+# the admin password), through both execution paths: the simulator's command logs (arrival
 # time of every command) show that no batch starts before the previous one is done and has
 # paused, so never more than a batch of miners is switching at once. Then requests that must fail
 # before any miner is contacted.
@@ -12,7 +13,8 @@ source ../setup_whatsminer_fleet/fleet.sh
 source ../fleet_common/fleet.sh
 
 ADMIN_PASSWORD="farm_42"
-start_fleet --count 30 --profiles mixed --address-mode ports --restart-seconds 1 --password "$ADMIN_PASSWORD"
+start_fleet --count 30 --profiles mixed,3.x --address-mode ports --restart-seconds 1 --password "$ADMIN_PASSWORD" \
+    --v3-password "$ADMIN_PASSWORD"
 TARGET_DIR="$PWD"
 
 power() {
@@ -29,7 +31,7 @@ for execution in auto module; do
     work="$OUTPUT_DIR/power-$execution"
     rm -rf "$work"
     mkdir -p "$work"
-    # All miners mining but four (reset, logs cleared).
+    # All miners mining but four (reset, logs cleared), miner-004 a 3.x one.
     sim_ctl start "$TARGET_DIR/start.json"
     sim_ctl snapshot "$work/start.json"
 
@@ -38,7 +40,8 @@ for execution in auto module; do
     sim_ctl snapshot "$work/curtailed.json"
     verify "$work/curtailed.json" "$work/start.json" power_off 7 2
 
-    # A check run of the resumption switches nothing. Then three miners are started by hand.
+    # A check run of the resumption switches nothing. Then three miners are started by hand (miner-024
+    # a 3.x one).
     power -e whatsminer_mining=true -e whatsminer_batch_size=8 --check
     sim_ctl patch "$TARGET_DIR/started_by_hand.json"
     sim_ctl snapshot "$work/checked.json"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The fleet report of hashfarm.whatsminer.facts on a simulated fleet of 30 miners of mixed firmware,
-# some of them stopped, hot, with errors, in low power or unreachable, through both execution
+# The fleet report of hashfarm.whatsminer.facts on a simulated fleet of 30 miners of mixed firmware
+# (1.4.x, 2.0.x, 2024 and 3.x), some of them stopped, hot, with errors, in low power or unreachable
+# (on API 2 and on 3.x firmware), through both execution
 # paths: the JSON, CSV and HTML files exist and carry every miner's values, equal to the
 # simulator's true state, with the problem miners marked.
 set -eux
@@ -10,7 +11,7 @@ export FLEET_LIFETIME=3600
 source ../setup_whatsminer_fleet/fleet.sh
 source ../fleet_common/fleet.sh
 
-start_fleet --count 30 --profiles mixed --address-mode ports --restart-seconds 1
+start_fleet --count 30 --profiles mixed,3.x --address-mode ports --restart-seconds 1
 TARGET_DIR="$PWD"
 sim_ctl start "$TARGET_DIR/start.json"
 
@@ -18,7 +19,7 @@ for execution in auto module; do
     work="$OUTPUT_DIR/report-$execution"
     rm -rf "$work"
     mkdir -p "$work"
-    # One miner does not answer: the play writes the report, then fails that miner's host (exit 2).
+    # Two miners do not answer: the play writes the report, then fails their hosts (exit 2).
     set +e
     operate "$work/facts.jsonl" ansible-playbook -i "$FLEET_INVENTORY" hashfarm.whatsminer.facts \
         -e "whatsminer_report_dir=$work/report" -e "whatsminer_execution=$execution" > "$work/facts.log" 2>&1

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The desired-state workflow on a simulated fleet of 36 miners of mixed firmware: the example
-# inventory's racks 1 to 3 as shipped (group_vars, host_vars, vault), applied with the example CI
-# pipelines' own ansible-playbook lines (check job, apply job, apply job again), through both
-# execution paths (the in-process action plugins and plain module execution). Then mistakes in
-# inventory, which must stop a run before any miner is contacted.
+# The desired-state workflow on a simulated fleet of 36 miners of mixed firmware (1.4.x, 2.0.x,
+# 2024 and 3.x, nine of each; the API 3 super password of the 3.x miners is the admin password:
+# the role uses one password for both APIs): the example inventory's racks 1 to 3 as shipped
+# (group_vars, host_vars, vault), applied with the example CI pipelines' own ansible-playbook
+# lines (check job, apply job, apply job again), through both execution paths (the in-process
+# action plugins and plain module execution). Then mistakes in inventory, which must stop a run
+# before any miner is contacted.
 set -eux
 
 # Long enough for a slow, busy machine; the fleet is stopped when this script exits anyway.
@@ -14,7 +16,8 @@ source ../fleet_common/fleet.sh
 # The example inventory as shipped (five racks at farm addresses) passes the check that contacts no miner.
 operate "$OUTPUT_DIR/example-validate.jsonl" ansible-playbook -i "$EXAMPLE_INVENTORY" hashfarm.whatsminer.validate "$@"
 
-start_fleet --count 36 --profiles mixed --address-mode ports --restart-seconds 1 --password "$EXAMPLE_ADMIN_PASSWORD"
+start_fleet --count 36 --profiles mixed,3.x --address-mode ports --restart-seconds 1 --password "$EXAMPLE_ADMIN_PASSWORD" \
+    --v3-password "$EXAMPLE_ADMIN_PASSWORD"
 TARGET_DIR="$PWD"
 
 # Run the ansible-playbook lines of a CI job as the CI runs them (bash with pipefail) in the job's

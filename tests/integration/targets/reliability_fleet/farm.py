@@ -2,17 +2,24 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Partial fleet and load: the checks of reliability_fleet (farm.yml runs the job).
 
+The fleet mixes the API 2 generations (1.4.x, 2.0.x, 2024) and 3.x miners (every fourth one),
+which the modules reach over API 3. API 3 has no token: a module run that writes reads the salt
+once (``get.device.info`` ``salt``) and signs each write with it, so where an API 2 miner counts
+tokens a 3.x miner counts salt reads, and its writes are the API 3 commands (``API3_WRITES``).
+
 Partial fleet (``partial-setup``, ``partial-check PATH``): 100 simulated miners, 10 of them faulty
 in 10 different ways (``FAULTY``). The play must complete; the recap must be exactly what each
 miner's fault implies (which task fails); the 90 healthy miners must converge (true state) with
-exactly one write of each kind and one token per module run; each faulty miner must fail with its
-own message (its fault's words and its own address).
+exactly one write of each kind and one token (3.x: one salt read) per writing module run; each
+faulty miner must fail with its own message (its fault's words and its own address).
 
 Load (``load-setup``, ``load-check PATH RUN``): 200 simulated miners at forks 50, three runs back
 to back (pools, power, pools again). After each run every miner holds what was asked, has
-received each write exactly once (no lost, no duplicated write), has issued at most one token
-per module run, and never refused a token: each miner grants only as many tokens per IP address
-as the runs need (``tokens_per_ip``), so one token too many would fail the run with code 136.
+received each write exactly once (no lost, no duplicated write), has issued one token (3.x: read
+the salt once) per writing module run, and never refused one: each API 2 miner grants only as many
+tokens per IP address as the runs need (``tokens_per_ip``), so one token too many would fail the
+run with code 136; a 3.x miner answers a write signed with a stale salt or a wrong token with code
+-1, so every API 3 write must have been answered with code 0.
 """
 
 from __future__ import annotations
@@ -34,7 +41,11 @@ PARTIAL_SIZE = 100
 LOAD_SIZE = 200
 TASKS = ("Read the status", "Pools of the farm", "Power settings of the farm")
 WRITES = ("update_pools", "set_low_power", "adjust_power_limit")
-#: Load runs: the tags of each run, the writes each miner must have received so far, and the tokens it must have issued so far.
+#: The API 3 command each of ``WRITES`` becomes on a 3.x miner.
+API3_WRITES = {"update_pools": "set.miner.pools", "set_low_power": "set.miner.power_mode", "adjust_power_limit": "set.miner.power_limit"}
+API3_PROFILE = "3.x"
+#: Load runs: the tags of each run, the writes each miner must have received so far, and the tokens
+#: (3.x: salt reads) it must have issued so far.
 LOAD_RUNS = (
     ("pools", {"update_pools": 1}, 1),
     ("power", {"update_pools": 1, "set_low_power": 1, "adjust_power_limit": 1}, 2),
@@ -96,25 +107,49 @@ def expected_recap(faulty: Faulty | None) -> dict:
             "rescued": 0, "ignored": 0}
 
 
+def is_api3(miner: dict) -> bool:
+    """Whether the modules reach this miner over API 3 (firmware 3.x)."""
+    return miner["profile"] == API3_PROFILE
+
+
+def authentications(miner: dict) -> int:
+    """What the miner counts per writing module run: tokens issued (API 2) or salt reads (API 3)."""
+    return miner["counters"]["v3_salt_reads" if is_api3(miner) else "tokens_issued"]
+
+
 def reset(api: ControlApi, names: list[str], **config: object) -> dict[str, int]:
-    """Reset miners (state, settings, log; the fleet's admin password), apply ``config``; their token counters now."""
+    """Reset miners (state, settings, log; the fleet's passwords), apply ``config``; their token (3.x: salt read) counters now."""
     tokens = {}
     for name in names:
         api.reset(name)
         if config:
             api.patch(name, config=config)
-        tokens[name] = api.miner(name)["counters"]["tokens_issued"]
+        tokens[name] = authentications(api.miner(name))
     return tokens
 
 
-def command_counts(api: ControlApi, name: str) -> Counter:
-    """How often the miner received each command, and each error code it answered (``code 136``)."""
+def command_counts(api: ControlApi, miner: dict) -> Counter:
+    """How often the miner received each write of ``WRITES`` (counted under its API 2 name, on 3.x
+    its API 3 command), and each error code its API 2 answers (``code 136``) and its API 3 writes
+    (``write code -1``) carried."""
     counts: Counter = Counter()
-    for entry in api.log(name):
+    api3_names = {api3: write for write, api3 in API3_WRITES.items()} if is_api3(miner) else {}
+    for entry in api.log(miner["name"]):
+        if api3_names and entry["api"] == 3:
+            if entry["command"] in api3_names:
+                counts[api3_names[entry["command"]]] += 1
+                if entry["code"] != 0:
+                    counts[f"write code {entry['code']}"] += 1
+            continue
         counts[entry["command"]] += 1
         if entry["code"] is not None:
             counts[f"code {entry['code']}"] += 1
     return counts
+
+
+def refused_authentications(counts: Counter) -> int:
+    """Writes refused for their authentication: code 136 (API 2 token limit) or any API 3 write not answered with code 0."""
+    return counts[f"code {TOKEN_LIMIT_CODE}"] + sum(value for key, value in counts.items() if key.startswith("write code "))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,10 +184,11 @@ def partial_check(api: ControlApi, workdir: Path, path: str) -> int:
         totals.update({key: value for key, value in got.items() if value})
         if faulty is None:
             checks.check(truth(miner) == desired(name), f"{name}: converged", f"true state {truth(miner)}")
-            counts = command_counts(api, name)
+            counts = command_counts(api, miner)
             checks.check(all(counts[write] == 1 for write in WRITES), f"{name}: each write once", str({write: counts[write] for write in WRITES}))
-            checks.check(miner["counters"]["tokens_issued"] - tokens_before[name] == 2, f"{name}: one token per writing module run",
-                         f"{miner['counters']['tokens_issued'] - tokens_before[name]} tokens")
+            tokens = authentications(miner) - tokens_before[name]
+            checks.check(tokens == 2, f"{name}: one {'salt read' if is_api3(miner) else 'token'} per writing module run", f"{tokens}")
+            checks.check(refused_authentications(counts) == 0, f"{name}: no write refused for its authentication", str(counts))
             continue
         result = task_results(records, faulty.failing_task).get(name)
         checks.check(result is not None and result["status"] == "failed", f"{name}: {faulty.failing_task} failed")
@@ -194,22 +230,28 @@ def load_check(api: ControlApi, workdir: Path, path: str, run: int) -> int:
     checks.check(len(recap) == LOAD_SIZE and failed == 0, "every miner ok", f"{len(recap)} hosts, {failed} failed")
     checks.check(changed == expect_changed, "changed exactly where a write was needed", f"{changed} changed, {expect_changed} expected")
     token_counts = []
+    salt_counts = []
+    refused = 0
     write_total = Counter()
     for miner in api.miners():
         name = miner["name"]
-        counts = command_counts(api, name)
-        tokens = miner["counters"]["tokens_issued"] - tokens_before[name]
-        token_counts.append(tokens)
+        counts = command_counts(api, miner)
+        tokens = authentications(miner) - tokens_before[name]
+        (salt_counts if is_api3(miner) else token_counts).append(tokens)
         write_total.update({write: counts[write] for write in WRITES})
+        refused += refused_authentications(counts)
         checks.check({write: counts[write] for write in WRITES} == {write: writes.get(write, 0) for write in WRITES},
                      f"{name}: no lost or duplicated write", str(counts))
-        checks.check(tokens == tokens_expected, f"{name}: one token per module run", f"{tokens} tokens after run {run}")
-        checks.check(counts[f"code {TOKEN_LIMIT_CODE}"] == 0, f"{name}: the per-IP token limit was never hit")
+        what = "salt reads" if is_api3(miner) else "tokens"
+        checks.check(tokens == tokens_expected, f"{name}: one token (3.x: salt read) per writing module run", f"{tokens} {what} after run {run}")
+        checks.check(refused_authentications(counts) == 0, f"{name}: no token refused (API 2: the per-IP limit, code 136; API 3: code -1)",
+                     str(counts))
         expected_state = desired(name) if run >= 2 else {**truth(miner), "pools": desired(name)["pools"]}
         checks.check(truth(miner) == expected_state, f"{name}: converged", str(truth(miner)))
-    print(f"load ({path} path) run {run} --tags {tags}: {len(recap)} miners, {changed} changed, {failed} failed; writes so far: "
-          + ", ".join(f"{write}={write_total[write]}" for write in WRITES)
-          + f"; tokens per miner so far: max {max(token_counts)}, limit {LOAD_RUNS[-1][2]} per IP; code 136 answers: 0")
+    print(f"load ({path} path) run {run} --tags {tags}: {len(recap)} miners ({len(salt_counts)} on API 3), {changed} changed, {failed} failed; "
+          + "writes so far: " + ", ".join(f"{write}={write_total[write]}" for write in WRITES)
+          + f"; tokens per API 2 miner so far: max {max(token_counts)}, limit {LOAD_RUNS[-1][2]} per IP;"
+          + f" salt reads per 3.x miner so far: max {max(salt_counts)}; refused (136 / API 3 write not 0): {refused}")
     return checks.report()
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Partial fleet and load, through both execution paths, on one fleet of 200 simulated miners:
+# Partial fleet and load, through both execution paths, on one fleet of 200 simulated miners of
+# mixed firmware (1.4.x, 2.0.x, 2024 and 3.x; the API 3 super password of the 3.x miners is the
+# admin password):
 # - partial fleet: farm.yml (facts, pools, power) on the first 100 miners, 10 of them broken in
 #   different ways; the play completes with exit status 2 (failed hosts) and farm.py checks the
 #   recap, the 90 healthy miners and the message of each faulty one;
 # - load: three runs back to back at forks 50 on all 200 (pools, power, pools again); farm.py
-#   checks writes, tokens and the true state after each run.
+#   checks writes, tokens (3.x: salt reads) and the true state after each run.
 set -eux
 export FLEET_LIFETIME=1800  # both paths of partial fleet and load on one fleet; a slow CI host needs the margin
 
@@ -16,7 +18,8 @@ farm() {
     reliability_python farm.py "$@" --control-url "$FLEET_CONTROL_URL" --workdir "$OUTPUT_DIR"
 }
 
-start_fleet --count 200 --profiles mixed --address-mode ports --restart-seconds 0.5 --password "$PASSWORD"
+start_fleet --count 200 --profiles mixed,3.x --address-mode ports --restart-seconds 0.5 --password "$PASSWORD" \
+    --v3-password "$PASSWORD"
 
 status=0
 for execution in auto module; do
