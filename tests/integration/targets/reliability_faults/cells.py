@@ -135,6 +135,17 @@ def writers_recover() -> dict[str, Expected]:
     return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost")}
 
 
+#: A btminer restart that outlasts the run (facts) or the module's wait (writers).
+RESTART_SETUPS = {
+    FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
+    POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
+    POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S}),
+}
+RESTART_EXPECTED = {
+    FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
+    POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)"),
+}
+
 QUIRKS_IN_EVERY_REPLY = ("trailing_nul", "trailing_comma", "newline", "missing_comma", "error_code_list", "leading_comma")
 READ_DELAY_S = 1.5  # more than TIMEOUT
 
@@ -173,12 +184,7 @@ FAULTS: tuple[Fault, ...] = (
           {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
           {FACTS: Expected("ok"), POOLS: Expected("failed", "admin password is wrong"), POWER: Expected("failed", "admin password is wrong")}),
-    Fault("restart beyond wait_timeout",
-          {FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
-           POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
-           POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S})},
-          {FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
-           POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)")}),
+    Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
 
 
@@ -205,25 +211,20 @@ def api3(name: str, setups: dict[str, Setup], expected: dict[str, Expected], api
     return Fault(f"{'api3' if api == '3' else 'auto->3'} {name}", setups, expected, api=api)
 
 
-def api3_writers_recover() -> dict[str, Expected]:
-    """As ``writers_recover``, with the API 3 write command named."""
-    return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost")}
-
-
 FAULTS_V3: tuple[Fault, ...] = (
     api3("connection refused", for_all(Setup(config={"refuse_connections": True})), all_fail("cannot connect (Connection refused)")),
     api3("connect timeout", for_all(Setup(blackhole=True)), all_fail("no connection within 1 s")),
     api3("read timeout (reads)", for_all(Setup(faults=(rule("delay", V3_READS, seconds=READ_DELAY_S),))), all_fail("no reply: the connection did not complete within 1 s")),
-    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), api3_writers_recover()),
+    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover()),
     api3("reset mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="reset"),))),
          all_fail("the connection broke (Connection reset by peer) after")),
-    api3("reset mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="reset"),))), api3_writers_recover()),
+    api3("reset mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="reset"),))), writers_recover()),
     api3("closed mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="close"),))), all_fail("was closed by the miner")),
-    api3("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="close"),))), api3_writers_recover()),
+    api3("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="close"),))), writers_recover()),
     api3("garbage bytes (reads)", for_all(Setup(faults=(rule("garbage", V3_READS),))),
          {FACTS: Expected("failed", "answered none of the commands"), POOLS: Expected("failed", "more than the 1048576 accepted"),
           POWER: Expected("failed", "more than the 1048576 accepted")}),
-    api3("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", V3_WRITES),))), api3_writers_recover()),
+    api3("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", V3_WRITES),))), writers_recover()),
     api3("closed without reply (btminer down)",
          for_all(Setup(config={"restart_seconds": FACTS_RESTART_S, "btminer_down_reply": "close"}, restart_btminer=True)),
          all_fail("was closed by the miner")),
@@ -233,16 +234,11 @@ FAULTS_V3: tuple[Fault, ...] = (
          {FACTS: Expected("ok"), POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}),
     api3("refused value (code -2)", {POWER: Setup(options={"power_limit": REFUSED_POWER_LIMIT_W})},
          {POWER: Expected("failed", "refused a parameter value")}),
-    api3("restart beyond wait_timeout",
-         {FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
-          POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
-          POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S})},
-         {FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
-          POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)")}),
+    api3("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
     # api_version auto: the probe (get_version on the API 2 port) picks API 3; the outcome is the API 3 cell's.
     api3("wrong password (code -1)", for_writers(WRONG_V3_PASSWORD),
          {POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}, api="auto"),
-    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), api3_writers_recover(), api="auto"),
+    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover(), api="auto"),
 )
 API2_FAULT_COUNT = len(FAULTS)
 FAULTS = FAULTS + FAULTS_V3
