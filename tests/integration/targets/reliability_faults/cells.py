@@ -214,7 +214,8 @@ def api3(name: str, setups: dict[str, Setup], expected: dict[str, Expected], api
 FAULTS_V3: tuple[Fault, ...] = (
     api3("connection refused", for_all(Setup(config={"refuse_connections": True})), all_fail("cannot connect (Connection refused)")),
     api3("connect timeout", for_all(Setup(blackhole=True)), all_fail("no connection within 1 s")),
-    api3("read timeout (reads)", for_all(Setup(faults=(rule("delay", V3_READS, seconds=READ_DELAY_S),))), all_fail("no reply: the connection did not complete within 1 s")),
+    api3("read timeout (reads)", for_all(Setup(faults=(rule("delay", V3_READS, seconds=READ_DELAY_S),))),
+         all_fail("no reply: the connection did not complete within 1 s")),
     api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover()),
     api3("reset mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="reset"),))),
          all_fail("the connection broke (Connection reset by peer) after")),
@@ -470,7 +471,8 @@ def report(api: ControlApi, workdir: Path) -> int:
     total = {outcome: counted.count(outcome) for outcome in ("failed", "changed", "changed+warning", "ok", "ok+warning")}
     api3_cells = sum(1 for cell in cells if cell.fault.profile == API3_PROFILE)
     print(f"\nfault matrix: {len(FAULTS)} faults ({API2_FAULT_COUNT} API 2, {len(FAULTS) - API2_FAULT_COUNT} API 3 of which "
-          f"{sum(1 for fault in FAULTS if fault.api == 'auto')} with api_version auto), {len(cells)} cells ({api3_cells} on 3.x miners) x {len(PATHS)} paths = {len(cells) * len(PATHS)} module runs; outcomes: "
+          f"{sum(1 for fault in FAULTS if fault.api == 'auto')} with api_version auto), {len(cells)} cells ({api3_cells} on 3.x miners) "
+          f"x {len(PATHS)} paths = {len(cells) * len(PATHS)} module runs; outcomes: "
           + ", ".join(f"{count} {outcome}" for outcome, count in total.items()))
     print("connect timeout: a loopback listener with a full accept queue (reliability.py blackhole); the client's own handling of "
           "socket timeouts is also covered by tests/unit/plugins/module_utils/test_client_transport.py")
