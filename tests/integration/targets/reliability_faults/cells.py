@@ -20,6 +20,11 @@ failed. What every cell must show:
 * ``changed`` only when the simulator's true state changed, and a success of a writing module
   only when the true state is what was asked for (nothing half-applied passes as success);
 * at most the API tokens the cell needs (one per module run; two after a rejected token).
+
+The API 2 faults run on 2024 miners with ``api_version: "2"``; the API 3 faults (``FAULTS_V3``,
+rows ``api3 ...``) on 3.x miners with ``api_version: "3"``, faults applied to their API 3
+listener, with the same checks (the token budget counts salt reads there); two of them also run
+with ``api_version: auto`` (rows ``auto->3 ...``) to show that the probe changes no outcome.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ LONG_RESTART_S, SHORT_WAIT_S = 4.0, 1.0
 FACTS_RESTART_S = 120.0
 RUN_TASK = "Run the cell's module against its faulty miner"
 NOT_APPLICABLE = "-"
+API2_PROFILE, API3_PROFILE = "2024", "3.x"
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,21 @@ class Expected:
 
 @dataclass(frozen=True)
 class Fault:
-    """One row of the matrix: a fault, how each module's miner gets it, and what each module must do."""
+    """One row of the matrix: a fault, how each module's miner gets it, and what each module must do.
+
+    ``api`` is the modules' ``api_version``: ``"2"`` (a 2024 miner, faults on its API 2 port),
+    ``"3"`` or ``"auto"`` (a 3.x miner, faults on its API 3 listener).
+    """
 
     name: str
     setups: dict[str, Setup]
     expected: dict[str, Expected]
+    api: str = "2"
+
+    @property
+    def profile(self) -> str:
+        """The simulator profile of the fault's miners."""
+        return API2_PROFILE if self.api == "2" else API3_PROFILE
 
 
 def for_all(setup: Setup) -> dict[str, Setup]:
@@ -118,6 +134,17 @@ def writers_recover() -> dict[str, Expected]:
     """The writers verify a lost reply by reading back: changed, with a warning."""
     return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost")}
 
+
+#: A btminer restart that outlasts the run (facts) or the module's wait (writers).
+RESTART_SETUPS = {
+    FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
+    POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
+    POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S}),
+}
+RESTART_EXPECTED = {
+    FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
+    POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)"),
+}
 
 QUIRKS_IN_EVERY_REPLY = ("trailing_nul", "trailing_comma", "newline", "missing_comma", "error_code_list", "leading_comma")
 READ_DELAY_S = 1.5  # more than TIMEOUT
@@ -157,13 +184,65 @@ FAULTS: tuple[Fault, ...] = (
           {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
           {FACTS: Expected("ok"), POOLS: Expected("failed", "admin password is wrong"), POWER: Expected("failed", "admin password is wrong")}),
-    Fault("restart beyond wait_timeout",
-          {FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
-           POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
-           POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S})},
-          {FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
-           POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)")}),
+    Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# API 3 (firmware 3.x, the framed API on port 4433): the faults its listener can get. Fault rules
+# name API 3 commands; code rules and reply quirks do not exist there (the simulator's API 3
+# frames are whole JSON, and its error codes come from the true state: a wrong password is -1,
+# the write API switch off is -4, a refused value is -2). No tokens: a writing run reads the salt
+# (``get.device.info`` ``salt``) once, and the token budget counts those reads.
+
+V3_READS = ["get.device.info", "get.miner.status", "get.miner.setting", "get.system.setting"]
+V3_WRITES = ["set.miner.pools", "set.miner.power_mode", "set.miner.power_limit"]
+#: A write refused with code -1 makes the client read the salt again, once, to tell a changed salt
+#: (resent once) from a wrong password (reported): two salt reads, as API 2 spends two tokens
+#: after a rejected token.
+WRONG_V3_PASSWORD = Setup(password="wrong_1", max_tokens=2)
+WRONG_V3_PASSWORD_WORDS = "the password of API 3 account 'super' is wrong"
+#: A power limit above every model's maximum (the -2 cell's power module asks for it).
+REFUSED_POWER_LIMIT_W = 5000
+
+
+def api3(name: str, setups: dict[str, Setup], expected: dict[str, Expected], api: str = "3") -> Fault:
+    """A fault of the API 3 listener of a 3.x miner (``api``: the modules' ``api_version``)."""
+    return Fault(f"{'api3' if api == '3' else 'auto->3'} {name}", setups, expected, api=api)
+
+
+FAULTS_V3: tuple[Fault, ...] = (
+    api3("connection refused", for_all(Setup(config={"refuse_connections": True})), all_fail("cannot connect (Connection refused)")),
+    api3("connect timeout", for_all(Setup(blackhole=True)), all_fail("no connection within 1 s")),
+    api3("read timeout (reads)", for_all(Setup(faults=(rule("delay", V3_READS, seconds=READ_DELAY_S),))),
+         all_fail("no reply: the connection did not complete within 1 s")),
+    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover()),
+    api3("reset mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="reset"),))),
+         all_fail("the connection broke (Connection reset by peer) after")),
+    api3("reset mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="reset"),))), writers_recover()),
+    api3("closed mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="close"),))), all_fail("was closed by the miner")),
+    api3("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="close"),))), writers_recover()),
+    api3("garbage bytes (reads)", for_all(Setup(faults=(rule("garbage", V3_READS),))),
+         {FACTS: Expected("failed", "answered none of the commands"), POOLS: Expected("failed", "more than the 1048576 accepted"),
+          POWER: Expected("failed", "more than the 1048576 accepted")}),
+    api3("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", V3_WRITES),))), writers_recover()),
+    api3("closed without reply (btminer down)",
+         for_all(Setup(config={"restart_seconds": FACTS_RESTART_S, "btminer_down_reply": "close"}, restart_btminer=True)),
+         all_fail("was closed by the miner")),
+    api3("write API disabled (code -4)", for_all(Setup(state={"write_api_enabled": False})),
+         {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
+    api3("wrong password (code -1)", {FACTS: Setup(password="wrong_1"), **for_writers(WRONG_V3_PASSWORD)},
+         {FACTS: Expected("ok"), POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}),
+    api3("refused value (code -2)", {POWER: Setup(options={"power_limit": REFUSED_POWER_LIMIT_W})},
+         {POWER: Expected("failed", "refused a parameter value")}),
+    api3("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
+    # api_version auto: the probe (get_version on the API 2 port) picks API 3; the outcome is the API 3 cell's.
+    api3("wrong password (code -1)", for_writers(WRONG_V3_PASSWORD),
+         {POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}, api="auto"),
+    api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover(), api="auto"),
+)
+API2_FAULT_COUNT = len(FAULTS)
+FAULTS = FAULTS + FAULTS_V3
 
 
 @dataclass(frozen=True)
@@ -190,17 +269,31 @@ class Cell:
         return self.fault.expected[self.module]
 
 
-def cells_of(miner_names: list[str]) -> list[Cell]:
-    """Every cell, each with a miner of the fleet (in order)."""
-    pairs = [(fault, module) for fault in FAULTS for module in MODULES if module in fault.setups]
-    if len(miner_names) < len(pairs):
-        raise SystemExit(f"the fleet has {len(miner_names)} miners, the matrix needs {len(pairs)}")
-    return [Cell(fault, module, miner) for (fault, module), miner in zip(pairs, miner_names)]
+def cells_of(miners: list[dict]) -> list[Cell]:
+    """Every cell, each with a miner of the fleet of its fault's profile (in name order)."""
+    cells = []
+    for profile in (API2_PROFILE, API3_PROFILE):
+        names = sorted(miner["name"] for miner in miners if miner["profile"] == profile)
+        pairs = [(fault, module) for fault in FAULTS if fault.profile == profile for module in MODULES if module in fault.setups]
+        if len(names) < len(pairs):
+            raise SystemExit(f"the fleet has {len(names)} {profile} miners, the matrix needs {len(pairs)}")
+        cells += [Cell(fault, module, miner) for (fault, module), miner in zip(pairs, names)]
+    return cells
 
 
 def cell_count() -> int:
     """How many miners the matrix needs."""
     return sum(len(fault.setups) for fault in FAULTS)
+
+
+def fleet_profiles() -> str:
+    """The fleet's ``--profiles``: one profile per miner, the API 2 cells' miners first."""
+    return ",".join(fault.profile for fault in FAULTS for _module in fault.setups)
+
+
+def authentications(cell: Cell, miner: dict) -> int:
+    """The miner's count of what a module run spends to write: API tokens (API 3: salt reads)."""
+    return miner["counters"]["tokens_issued" if cell.fault.profile == API2_PROFILE else "v3_salt_reads"]
 
 
 def truth_of(miner: dict) -> dict:
@@ -228,8 +321,14 @@ def converged(module: str, truth: dict) -> bool:
 
 
 def restart_btminer(miner: dict, password: str) -> None:
-    """Make the miner restart btminer now (the facts restart cell), through the collection's own client."""
-    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient  # pylint: disable=import-outside-toplevel
+    """Make the miner restart btminer now (the restart cells), through the collection's own client (API 3 on a 3.x miner)."""
+    # pylint: disable=import-outside-toplevel
+    if miner["profile"] == API3_PROFILE:
+        from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
+
+        WhatsminerV3Client(miner["host"], miner["v3_port"], password=password, timeout=5.0).privileged("set.miner.service", "restart")
+        return
+    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 
     WhatsminerClient(miner["host"], miner["port"], password=password, timeout=5.0).privileged("restart_btminer")
 
@@ -237,7 +336,7 @@ def restart_btminer(miner: dict, password: str) -> None:
 def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
     """Reset every cell's miner, apply its fault, write the cells inventory and the true state before the run."""
     miners = {miner["name"]: miner for miner in api.miners()}
-    cells = cells_of(sorted(miners))
+    cells = cells_of(list(miners.values()))
     hosts: dict[str, dict] = {}
     before: dict[str, dict] = {}
     for cell in cells:
@@ -250,19 +349,23 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
             api.patch(cell.miner, config=plan.config)
             restart_btminer(miner, PASSWORD)
         snapshot = api.miner(cell.miner)
-        before[cell.name] = {"truth": truth_of(snapshot), "tokens": snapshot["counters"]["tokens_issued"]}
+        before[cell.name] = {"truth": truth_of(snapshot), "tokens": authentications(cell, snapshot)}
         if plan.config and not plan.restart_btminer:
             api.patch(cell.miner, config=plan.config)
         if plan.faults:
             api.patch(cell.miner, faults=list(plan.faults))
+        api3_miner = cell.fault.profile == API3_PROFILE
         hosts[cell.name] = {
             "ansible_host": miner["host"],
-            "whatsminer_port": blackhole_port if plan.blackhole else miner["port"],
+            "whatsminer_port": blackhole_port if plan.blackhole and not api3_miner else miner["port"],
+            "whatsminer_api3_port": (blackhole_port if plan.blackhole else miner["v3_port"]) if api3_miner else 4433,
+            "cell_api_version": cell.fault.api,
             "cell_module": cell.module,
             "cell_fault": cell.fault.name,
             "cell_password": plan.password,
             "cell_wait_timeout": plan.options.get("wait_timeout", WAIT_TIMEOUT),
             "cell_verify_timeout": plan.options.get("verify_timeout", VERIFY_TIMEOUT),
+            "cell_power_limit": plan.options.get("power_limit", DESIRED_POWER["power_limit_w"]),
         }
     inventory = {
         "cells": {
@@ -279,7 +382,8 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
     }
     (workdir / "cells.yml").write_text(json.dumps(inventory, indent=1))  # JSON is YAML
     (workdir / "before.json").write_text(json.dumps(before))
-    print(f"fault matrix: {len(cells)} cells ({len(FAULTS)} faults x {len(MODULES)} modules where they apply) on {len(cells)} simulated miners")
+    print(f"fault matrix: {len(cells)} cells ({len(FAULTS)} faults, {API2_FAULT_COUNT} on API 2 and {len(FAULTS) - API2_FAULT_COUNT} on API 3, "
+          f"x {len(MODULES)} modules where they apply) on {len(cells)} simulated miners")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,21 +419,22 @@ def check_cell(checks: Checks, cell: Cell, path: str, record: dict | None, befor
         checks.check(not state_changed, f"{label}: unchanged means the true state did not change", f"before {before}, after {after}")
     if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS:
         checks.check(converged(cell.module, after), f"{label}: a success leaves what was asked for", f"true state {after}")
-    checks.check(tokens <= cell.setup.max_tokens, f"{label}: tokens", f"{tokens} API tokens, at most {cell.setup.max_tokens} expected")
+    what = "API tokens" if cell.fault.profile == API2_PROFILE else "salt reads"
+    checks.check(tokens <= cell.setup.max_tokens, f"{label}: tokens", f"{tokens} {what}, at most {cell.setup.max_tokens} expected")
     return outcome
 
 
 def check(api: ControlApi, workdir: Path, path: str) -> int:
     """Check every cell of one run; store the outcomes for the report."""
     miners = {miner["name"]: miner for miner in api.miners()}
-    cells = cells_of(sorted(miners))
+    cells = cells_of(list(miners.values()))
     records = task_results(read_records(workdir / f"record-{path}.jsonl"), RUN_TASK)
     before = json.loads((workdir / "before.json").read_text())
     checks = Checks(f"fault matrix, {path} path")
     outcomes = {}
     for cell in cells:
         miner = miners[cell.miner]
-        tokens = miner["counters"]["tokens_issued"] - before[cell.name]["tokens"]  # counters survive resets
+        tokens = authentications(cell, miner) - before[cell.name]["tokens"]  # counters survive resets
         outcomes[cell.name] = check_cell(checks, cell, path, records.get(cell.name), before[cell.name]["truth"], truth_of(miner), tokens)
     (workdir / f"outcomes-{path}.json").write_text(json.dumps(outcomes))
     (workdir / f"checks-{path}.json").write_text(json.dumps({"passed": checks.passed, "failures": checks.failures}))
@@ -338,7 +443,7 @@ def check(api: ControlApi, workdir: Path, path: str) -> int:
 
 def report(api: ControlApi, workdir: Path) -> int:
     """Print the matrix (fault x module x path -> outcome) and the totals; fail when a check of a run failed."""
-    cells = cells_of(sorted(miner["name"] for miner in api.miners()))
+    cells = cells_of(api.miners())
     outcomes = {path: json.loads((workdir / f"outcomes-{path}.json").read_text()) for path in PATHS}
     by_fault: dict[str, dict[str, Cell]] = {}
     for cell in cells:
@@ -364,7 +469,10 @@ def report(api: ControlApi, workdir: Path) -> int:
         failures += summary["failures"]
     counted = [value for path in PATHS for value in outcomes[path].values()]
     total = {outcome: counted.count(outcome) for outcome in ("failed", "changed", "changed+warning", "ok", "ok+warning")}
-    print(f"\nfault matrix: {len(FAULTS)} faults, {len(cells)} cells x {len(PATHS)} paths = {len(cells) * len(PATHS)} module runs; outcomes: "
+    api3_cells = sum(1 for cell in cells if cell.fault.profile == API3_PROFILE)
+    print(f"\nfault matrix: {len(FAULTS)} faults ({API2_FAULT_COUNT} API 2, {len(FAULTS) - API2_FAULT_COUNT} API 3 of which "
+          f"{sum(1 for fault in FAULTS if fault.api == 'auto')} with api_version auto), {len(cells)} cells ({api3_cells} on 3.x miners) "
+          f"x {len(PATHS)} paths = {len(cells) * len(PATHS)} module runs; outcomes: "
           + ", ".join(f"{count} {outcome}" for outcome, count in total.items()))
     print("connect timeout: a loopback listener with a full accept queue (reliability.py blackhole); the client's own handling of "
           "socket timeouts is also covered by tests/unit/plugins/module_utils/test_client_transport.py")
@@ -378,7 +486,7 @@ def report(api: ControlApi, workdir: Path) -> int:
 def main() -> int:
     """Command line: ``count``, ``setup``, ``check PATH``, ``report``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("count", "setup", "check", "report"))
+    parser.add_argument("action", choices=("count", "profiles", "setup", "check", "report"))
     parser.add_argument("path", nargs="?", choices=PATHS)
     parser.add_argument("--control-url")
     parser.add_argument("--workdir", type=Path)
@@ -386,6 +494,9 @@ def main() -> int:
     options = parser.parse_args()
     if options.action == "count":
         print(cell_count())
+        return 0
+    if options.action == "profiles":
+        print(fleet_profiles())
         return 0
     api = ControlApi(options.control_url)
     if options.action == "setup":

@@ -12,7 +12,9 @@ cells() {
     reliability_python cells.py "$@" --control-url "$FLEET_CONTROL_URL" --workdir "$OUTPUT_DIR"
 }
 
-start_fleet --count "$(reliability_python cells.py count)" --profiles 2024 --address-mode ports --restart-seconds 0.5 --password cells_1
+# 2024 miners for the API 2 cells, 3.x miners for the API 3 cells (cells.py profiles: one per miner).
+start_fleet --count "$(reliability_python cells.py count)" --profiles "$(reliability_python cells.py profiles)" --address-mode ports \
+    --restart-seconds 0.5 --password cells_1 --v3-password cells_1
 start_blackhole
 
 status=0
