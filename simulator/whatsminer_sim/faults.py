@@ -15,6 +15,7 @@ Refusing connections is a listener switch (``MinerConfig.refuse_connections``), 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from dataclasses import dataclass, field
@@ -156,6 +157,24 @@ def _add_to_plan(plan: FaultPlan, fault: Fault) -> None:
         plan.drop_mode = plan.drop_mode or fault.mode
     elif fault.kind == "garbage":
         plan.garbage = True
+
+
+async def send_with_faults(writer: asyncio.StreamWriter, data: bytes, plan: FaultPlan) -> str | None:
+    """Send one reply's bytes as the plan says: after its delay, and cut in half when it drops the connection.
+
+    Returns the plan's ``drop_mode`` (``close``/``reset``) when the connection must end mid-reply,
+    else ``None``. Both APIs send their replies through this, whatever their framing.
+    """
+    if plan.delay_s > 0:
+        await asyncio.sleep(plan.delay_s)
+    if data and plan.drop_mode:
+        writer.write(data[: max(1, len(data) // 2)])
+        await writer.drain()
+        return plan.drop_mode
+    if data:
+        writer.write(data)
+        await writer.drain()
+    return None
 
 
 def garbage_bytes(rng: random.Random, length: int = 48) -> bytes:

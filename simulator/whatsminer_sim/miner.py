@@ -25,7 +25,7 @@ from typing import Any, Callable, Coroutine, Iterable
 from . import v3_protocol
 from .auth import TokenTable
 from .config import MinerConfig
-from .faults import Fault, garbage_bytes, render
+from .faults import Fault, garbage_bytes, render, send_with_faults
 from .profiles import MODELS, PROFILES, FirmwareProfile, ModelSpec
 from .protocol import INVALID_REQUEST, Outcome, RequestHandler, parse_request
 from .replies import ReplyContext
@@ -396,23 +396,14 @@ class SimMiner:
                 server, self._v3_server = self._v3_server, None
                 server.close()
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One connection: read one request, answer it (or not), close."""
+    async def _serve_tracked(self, writer: asyncio.StreamWriter, serve: Callable[[], Coroutine[Any, Any, str]]) -> None:
+        """Run one connection's ``serve`` (it returns how to close), tracked for shutdown; then close as it said."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
         close_mode = "close"
         try:
-            peer = writer.get_extra_info("peername")
-            peer_ip = peer[0] if peer else "unknown"
-            with self._lock:
-                self.counters.connections += 1
-                idle_timeout = self._config.idle_timeout_s
-            request = await self._read_request(reader, idle_timeout)
-            if request is not None:
-                with self._lock:
-                    outcome = self._handler.process(request, peer_ip)
-                close_mode = await self._deliver(writer, outcome)
+            close_mode = await serve()
         except OSError:
             close_mode = "close"
         except asyncio.CancelledError:
@@ -423,29 +414,40 @@ class SimMiner:
             if task is not None:
                 self._tasks.discard(task)
 
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection: read one request, answer it (or not), close."""
+
+        async def answer_one_request() -> str:
+            peer = writer.get_extra_info("peername")
+            peer_ip = peer[0] if peer else "unknown"
+            with self._lock:
+                self.counters.connections += 1
+                idle_timeout = self._config.idle_timeout_s
+            request = await self._read_request(reader, idle_timeout)
+            if request is None:
+                return "close"
+            with self._lock:
+                outcome = self._handler.process(request, peer_ip)
+            return await self._deliver(writer, outcome)
+
+        await self._serve_tracked(writer, answer_one_request)
+
     async def _serve_v3_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One API 3 connection: frames until the client leaves, the idle timeout or a closing reply."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        close_mode = "close"
-        self._v3_open_connections += 1
-        try:
-            with self._lock:
-                self.counters.v3_connections += 1
-            if self._v3_open_connections > v3_protocol.MAX_CLIENTS:
-                return
-            peer = writer.get_extra_info("peername")
-            close_mode = await v3_protocol.serve_connection(self, reader, writer, peer[0] if peer else "unknown")
-        except OSError:
-            close_mode = "close"
-        except asyncio.CancelledError:
-            close_mode = "close"  # fleet shutdown, as in _serve_connection
-        finally:
-            self._v3_open_connections -= 1
-            _close(writer, close_mode)
-            if task is not None:
-                self._tasks.discard(task)
+
+        async def answer_frames() -> str:
+            self._v3_open_connections += 1
+            try:
+                with self._lock:
+                    self.counters.v3_connections += 1
+                if self._v3_open_connections > v3_protocol.MAX_CLIENTS:
+                    return "close"
+                peer = writer.get_extra_info("peername")
+                return await v3_protocol.serve_connection(self, reader, writer, peer[0] if peer else "unknown")
+            finally:
+                self._v3_open_connections -= 1
+
+        await self._serve_tracked(writer, answer_frames)
 
     async def _read_request(self, reader: asyncio.StreamReader, idle_timeout: float) -> Any:
         """Accumulate bytes until one JSON object parses; None on idle timeout or silent EOF."""
@@ -470,8 +472,6 @@ class SimMiner:
     async def _deliver(self, writer: asyncio.StreamWriter, outcome: Outcome) -> str:
         """Send the reply with the planned faults; return how to close (``close``/``reset``)."""
         plan = outcome.plan
-        if plan.delay_s > 0:
-            await asyncio.sleep(plan.delay_s)
         payload = outcome.wire_payload()
         if plan.garbage:
             with self._lock:
@@ -481,14 +481,8 @@ class SimMiner:
         else:
             quirk_fields = outcome.reply.quirk_fields if outcome.reply is not None else {}
             data = render(payload, plan.quirks, quirk_fields)
-        if data and plan.drop_mode:
-            writer.write(data[: max(1, len(data) // 2)])
-            await writer.drain()
-            return plan.drop_mode
-        if data:
-            writer.write(data)
-            await writer.drain()
-        return outcome.close_mode
+        dropped = await send_with_faults(writer, data, plan)
+        return dropped or outcome.close_mode
 
 
 async def cancel_all(tasks: Iterable[asyncio.Task[Any]], timeout: float = 5.0) -> None:

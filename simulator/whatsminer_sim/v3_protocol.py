@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from Crypto.Cipher import AES
 
 from .auth import strip_padding
-from .faults import FaultPlan, garbage_bytes, plan_faults
+from .faults import FaultPlan, garbage_bytes, plan_faults, send_with_faults
 from .state import V3_ACCOUNTS, PoolSlot
 from .v3_replies import (
     DEVICE_INFO_SECTIONS,
@@ -437,22 +437,15 @@ async def serve_connection(miner: SimMiner, reader: asyncio.StreamReader, writer
 
 async def _deliver(writer: asyncio.StreamWriter, outcome: Outcome) -> str | None:
     """Send one reply with its faults; return a close mode when the connection must end."""
-    plan = outcome.plan
-    if plan.delay_s > 0:
-        await asyncio.sleep(plan.delay_s)
     if outcome.garbage is not None:
         data = outcome.garbage
     elif outcome.reply is None:
         data = b""
     else:
         data = encode_frame(outcome.reply)
-    if data and plan.drop_mode:
-        writer.write(data[: max(1, len(data) // 2)])
-        await writer.drain()
-        return plan.drop_mode
-    if data:
-        writer.write(data)
-        await writer.drain()
+    dropped = await send_with_faults(writer, data, outcome.plan)
+    if dropped:
+        return dropped
     if outcome.reset:
         return "reset"
     if outcome.close_after or outcome.garbage is not None:
