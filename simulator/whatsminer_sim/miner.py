@@ -29,7 +29,7 @@ from .faults import Fault, garbage_bytes, render, send_with_faults
 from .profiles import MODELS, PROFILES, FirmwareProfile, ModelSpec
 from .protocol import INVALID_REQUEST, Outcome, RequestHandler, parse_request
 from .replies import ReplyContext
-from .state import MinerState
+from .state import MinerState, PoolSlot
 from .telemetry import compute
 
 READ_CHUNK = 4096
@@ -302,6 +302,16 @@ class SimMiner:
                 callback()
         handle = self._loop.call_later(delay, fire)
         self._timers.add(handle)
+
+    def apply_pools(self, slots: list[PoolSlot]) -> None:
+        """Take written pool slots as firmware does: after ``pools_apply_delay_s``, restarting btminer when configured."""
+        delay = self._config.pools_apply_delay_s
+        if delay > 0:
+            self.call_later(delay, lambda: self._state.apply({"pools": slots}))
+        else:
+            self._state.apply({"pools": slots})
+        if self._config.pools_apply_restart:
+            self.begin_btminer_restart()
 
     def begin_btminer_restart(self) -> None:
         """btminer restarts: cgminer-backed reads are unavailable for ``restart_seconds``."""

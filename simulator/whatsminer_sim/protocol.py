@@ -346,13 +346,7 @@ class RequestHandler:
             user = _text_param(params, f"worker{number}", "")
             password = _text_param(params, f"passwd{number}", "")
             slots.append(PoolSlot(url=url, user=user, password=password) if url else PoolSlot())
-        delay = self.miner.live_config.pools_apply_delay_s
-        if delay > 0:
-            self.miner.call_later(delay, lambda: self.miner.live_state.apply({"pools": slots}))
-        else:
-            self.miner.live_state.apply({"pools": slots})
-        if self.miner.live_config.pools_apply_restart:
-            self.miner.begin_btminer_restart()
+        self.miner.apply_pools(slots)
         return WriteResult()
 
     def _restart_btminer(self, params: Mapping[str, Any]) -> WriteResult:

@@ -197,12 +197,17 @@ def _stratum_host(url: str) -> str:
     return authority.rsplit(":", 1)[0] if ":" in authority else authority
 
 
+def configured_pool_slots(ctx: ReplyContext) -> list[tuple[int, int, Any]]:
+    """``(priority, slot index, slot)`` of each configured pool slot; priority 0 is the active pool."""
+    configured = [(slot_index, slot) for slot_index, slot in enumerate(ctx.state.pools) if slot.configured]
+    return [(priority, slot_index, slot) for priority, (slot_index, slot) in enumerate(configured)]
+
+
 def pool_values(ctx: ReplyContext) -> list[dict[str, Any]]:
     """Every pools field of each configured slot (never the password)."""
     tel = ctx.telemetry
-    configured = [(slot_index, slot) for slot_index, slot in enumerate(ctx.state.pools) if slot.configured]
     entries = []
-    for priority, (slot_index, slot) in enumerate(configured):
+    for priority, slot_index, slot in configured_pool_slots(ctx):
         active = priority == 0
         accepted = tel.accepted if active else 0
         entries.append({

@@ -317,13 +317,7 @@ class RequestHandler:
                 raise _invalid("pool, worker and passwd must be strings")
             url, user, password = values
             slots.append(PoolSlot(url=url, user=user, password=password) if url else PoolSlot())
-        delay = self.miner.live_config.pools_apply_delay_s
-        if delay > 0:
-            self.miner.call_later(delay, lambda: self.miner.live_state.apply({"pools": slots}))
-        else:
-            self.miner.live_state.apply({"pools": slots})
-        if self.miner.live_config.pools_apply_restart:
-            self.miner.begin_btminer_restart()
+        self.miner.apply_pools(slots)
         return False
 
     def _set_power_limit(self, param: Any, key: bytes) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .replies import ReplyContext
+from .replies import ReplyContext, configured_pool_slots
 from .telemetry import SHARE_DIFFICULTY, effective_output
 
 #: Sections ``get.device.info`` returns, in the order of the real capture; each is also a ``param``.
@@ -164,9 +164,8 @@ def summary_section(ctx: ReplyContext) -> dict[str, Any]:
 def pools_section(ctx: ReplyContext) -> list[dict[str, Any]]:
     """``get.miner.status`` ``pools``: configured slots only, no share counts (reference section 7.3)."""
     tel = ctx.telemetry
-    configured = [(slot_index, slot) for slot_index, slot in enumerate(ctx.state.pools) if slot.configured]
     entries = []
-    for priority, (slot_index, slot) in enumerate(configured):
+    for priority, slot_index, slot in configured_pool_slots(ctx):
         active = priority == 0
         entries.append({
             "id": slot_index + 1, "url": slot.url, "status": "alive", "account": slot.user,

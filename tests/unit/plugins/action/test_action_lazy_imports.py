@@ -9,25 +9,9 @@ load pycryptodome or passlib; the first write loads them.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _in_process
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 
 SCRIPT = r"""
-import json
-import sys
-
-THIRD_PARTY = ("Crypto", "Cryptodome", "passlib")
-
-
-def loaded():
-    return sorted(name for name in sys.modules if name.split(".")[0] in THIRD_PARTY)
-
-
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply, ScriptedMiner, capture
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
@@ -60,12 +44,7 @@ print(json.dumps(report))
 
 
 def test_runs_that_write_nothing_import_no_crypto_library():
-    # .../ansible_collections/hashfarm/whatsminer/plugins/plugin_utils/_in_process.py -> the directory holding ansible_collections
-    collections_root = Path(_in_process.__file__).parents[5]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(collections_root), os.environ.get("PYTHONPATH", "")]))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_import_report(SCRIPT, timeout=120)
     assert report["after_import"] == []
     assert report["read_only"] == {
         "pools": {"failed": False, "changed": False, "msg": None},

@@ -4,25 +4,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _client
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 
 SCRIPT = r"""
-import json
-import sys
-
-THIRD_PARTY = ("Crypto", "Cryptodome", "passlib")
-
-
-def loaded():
-    return sorted(name for name in sys.modules if name.split(".")[0] in THIRD_PARTY)
-
-
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply, ScriptedMiner, capture
 
@@ -47,12 +31,7 @@ print(json.dumps(report))
 
 
 def test_reads_do_not_import_crypto_libraries():
-    # .../ansible_collections/hashfarm/whatsminer/plugins/module_utils/_client.py -> the directory holding ansible_collections
-    collections_root = Path(_client.__file__).parents[5]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(collections_root), os.environ.get("PYTHONPATH", "")]))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_import_report(SCRIPT, timeout=60)
     assert report["after_import"] == []
     assert report["after_reads"] == []
     assert report["after_crypto_module_import"] == []

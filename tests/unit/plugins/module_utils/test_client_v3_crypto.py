@@ -7,16 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from Crypto.Cipher import AES
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _client_v3, _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import command_key, decrypt_param, expected_token
 
 # The salt of the real M60S capture (asic-rs-fixtures/v3_get.device.info_M60SVK40.json), its
@@ -88,16 +86,6 @@ def test_param_encryption_without_pycryptodome(monkeypatch: pytest.MonkeyPatch) 
 
 
 SCRIPT = r"""
-import json
-import sys
-
-THIRD_PARTY = ("Crypto", "Cryptodome", "passlib")
-
-
-def loaded():
-    return sorted(name for name in sys.modules if name.split(".")[0] in THIRD_PARTY)
-
-
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import ScriptedV3Miner, v3_reply
@@ -121,10 +109,6 @@ print(json.dumps(report))
 
 
 def test_reads_and_plain_writes_do_not_import_crypto_libraries() -> None:
-    collections_root = Path(_client_v3.__file__).parents[5]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(collections_root), os.environ.get("PYTHONPATH", "")]))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_import_report(SCRIPT, timeout=60)
     assert report["after_import"] == []
     assert report["after_reads_and_unencrypted_write"] == []
