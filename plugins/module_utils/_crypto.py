@@ -23,6 +23,14 @@ parameter encryption needs a third-party library.
 The third-party libraries (passlib or its fork libpass for md5-crypt, pycryptodome for AES) are
 imported inside the functions that need them, so reading from a miner never imports them and a
 missing library surfaces as ``MissingLibraryError`` only when a privileged command is sent.
+
+AES-256-ECB comes from pycryptodome, with one exception that imports nothing: when the process has
+already imported the AES of ``cryptography`` (ansible-core's own dependency; Ansible Vault imports
+it in the controller before the worker processes are forked), that module is used instead. A task
+that runs in the controller's worker then writes without importing pycryptodome, whose import
+costs the worker 30 to 40 ms of CPU, most of a write's cost (docs/performance.md). Both produce the
+same bytes; a module that runs as its own process (delegated, or ``whatsminer_execution: module``)
+imports pycryptodome as before.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import base64
 import binascii
 import hashlib
 import json
+import sys
 import traceback
 import warnings
 from typing import Any
@@ -52,7 +61,11 @@ def _md5_crypt_handler() -> Any:
     return md5_crypt
 
 
-def _aes_module() -> Any:
+#: The module of ``cryptography`` with its ciphers; used only when some other code has imported it.
+LOADED_CRYPTOGRAPHY_CIPHERS = "cryptography.hazmat.primitives.ciphers"
+
+
+def _pycryptodome_aes() -> Any:
     """Import pycryptodome's AES (``Crypto`` or the ``Cryptodome`` namespace), or raise ``MissingLibraryError``."""
     try:
         from Crypto.Cipher import AES  # pylint: disable=import-outside-toplevel
@@ -65,10 +78,45 @@ def _aes_module() -> Any:
     return AES
 
 
+class _CryptographyEcb:
+    """AES-ECB of ``cryptography`` with the ``encrypt``/``decrypt`` methods of a pycryptodome cipher."""
+
+    __slots__ = ("_cipher",)
+
+    def __init__(self, cipher: Any) -> None:
+        self._cipher = cipher
+
+    def encrypt(self, data: bytes) -> bytes:
+        context = self._cipher.encryptor()
+        return context.update(data) + context.finalize()
+
+    def decrypt(self, data: bytes) -> bytes:
+        context = self._cipher.decryptor()
+        return context.update(data) + context.finalize()
+
+
+def aes_ecb(key: bytes) -> Any:
+    """Return an AES-ECB cipher for ``key`` (32 bytes: AES-256) with ``encrypt(data)`` and ``decrypt(data)``.
+
+    ``data`` must be whole 16-byte blocks. The cipher is ``cryptography``'s when that library's
+    ciphers are already imported, else pycryptodome's, imported now (see the module docstring).
+
+    Raises:
+        MissingLibraryError: neither is available (the error names pycryptodome, the requirement).
+    """
+    ciphers = sys.modules.get(LOADED_CRYPTOGRAPHY_CIPHERS)
+    try:
+        cipher = ciphers.Cipher(ciphers.algorithms.AES(key), ciphers.modes.ECB())
+    except AttributeError:  # not imported (None), blocked, or only partly imported
+        aes = _pycryptodome_aes()
+        return aes.new(key, aes.MODE_ECB)
+    return _CryptographyEcb(cipher)
+
+
 def ensure_libraries() -> None:
-    """Import both libraries now, so a missing one is reported before anything is sent to a miner."""
+    """Make both libraries ready now, so a missing one is reported before anything is sent to a miner."""
     _md5_crypt_handler()
-    _aes_module()
+    aes_ecb(bytes(32))
 
 
 def md5_crypt_body(secret: str, salt: str) -> str:
@@ -123,9 +171,7 @@ def encrypt_request(session: TokenSession, command: str, params: dict[str, Any])
     """
     plaintext = json.dumps({"cmd": command, **params, "token": session.sign}).encode("utf-8")
     plaintext += b"\0" * (-len(plaintext) % AES_BLOCK_SIZE)
-    aes = _aes_module()
-    cipher = aes.new(session.aes_key, aes.MODE_ECB)
-    data = base64.b64encode(cipher.encrypt(plaintext)).decode("ascii")
+    data = base64.b64encode(aes_ecb(session.aes_key).encrypt(plaintext)).decode("ascii")
     return json.dumps({"enc": 1, "data": data}).encode("utf-8")
 
 
@@ -149,9 +195,7 @@ def decrypt_reply(session: TokenSession, encrypted: str) -> bytes:
         raise ValueError("the encrypted reply is not valid base64") from None
     if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
         raise ValueError(f"the encrypted reply is {len(ciphertext)} bytes, not a whole number of AES blocks")
-    aes = _aes_module()
-    cipher = aes.new(session.aes_key, aes.MODE_ECB)
-    return _strip_padding(cipher.decrypt(ciphertext))
+    return _strip_padding(aes_ecb(session.aes_key).decrypt(ciphertext))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,10 +221,9 @@ def v3_encrypt_param(key: bytes, text: str) -> str:
     """Return ``base64(AES-256-ECB(key, text))`` with PKCS#7 padding, the ``param`` of a sensitive API 3 command.
 
     Raises:
-        MissingLibraryError: pycryptodome is not installed.
+        MissingLibraryError: no AES library (pycryptodome) is available.
     """
     plaintext = text.encode("utf-8")
     pad = AES_BLOCK_SIZE - len(plaintext) % AES_BLOCK_SIZE
     plaintext += bytes([pad]) * pad
-    aes = _aes_module()
-    return base64.b64encode(aes.new(key, aes.MODE_ECB).encrypt(plaintext)).decode("ascii")
+    return base64.b64encode(aes_ecb(key).encrypt(plaintext)).decode("ascii")

@@ -4,7 +4,8 @@
 
 The worker process of every task is a fresh fork, so an import on the in-process path is paid per
 host and task. Runs that only read (facts, an unchanged pools or power task) must therefore never
-load pycryptodome or passlib; the first write loads them.
+load pycryptodome or passlib; the first write loads passlib, and takes its AES from the
+``cryptography`` that ansible-core has already imported instead of importing pycryptodome.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ try:
     report["connections"] = server.connections
     write = run_in_process(whatsminer_pools.ActionModule, "whatsminer_pools", dict(connection, pools=[{"url": "other.example.com:3333", "user": "w"}]))
     report["after_write"] = loaded()
+    report["ansible_loaded_cryptography_ciphers"] = "cryptography.hazmat.primitives.ciphers" in sys.modules
 finally:
     server.stop()
 print(json.dumps(report))
@@ -53,5 +55,9 @@ def test_runs_that_write_nothing_import_no_crypto_library():
     }
     assert report["connections"] == 5  # pools 1, facts status 2, power 2
     assert report["after_read_only_runs"] == []
-    # The check can see the libraries: the first write loads them.
+    # The check can see the libraries: the first write loads passlib. Its AES is the one of
+    # cryptography, which ansible-core imported with the action plugin framework (as in every
+    # controller process), so pycryptodome is not imported.
     assert "passlib" in report["after_write"]
+    assert report["ansible_loaded_cryptography_ciphers"] is True
+    assert not [name for name in report["after_write"] if name.split(".")[0] in ("Crypto", "Cryptodome")]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -25,14 +26,14 @@ def test_golden_vector_key_sign_and_aes_key():
     assert _crypto.derive_aes_key(key).hex() == "199e0a202039bb7b558db7a54697dca29cb278055b7e659a127fb844d5a2fbf6"
 
 
-def test_golden_vector_request_envelope():
+def test_golden_vector_request_envelope(aes_library):
     session = _crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
     wire = _crypto.encrypt_request(session, "power_off", {"respbefore": "true"})
     assert json.loads(wire) == {"enc": 1, "data": GOLDEN_DATA}
     assert wire == b'{"enc": 1, "data": "' + GOLDEN_DATA.encode() + b'"}'
 
 
-def test_request_decrypts_on_the_miner_side():
+def test_request_decrypts_on_the_miner_side(aes_library):
     miner = MinerCrypto("s3cret-pw", salt="abcdEFGH")
     miner.token_reply(newsalt="zyxwVUTS", token_time="1234")
     session = _crypto.derive_session("s3cret-pw", "abcdEFGH", "1234", "zyxwVUTS")
@@ -44,7 +45,7 @@ def test_request_decrypts_on_the_miner_side():
 
 @pytest.mark.parametrize("padding", ["zero", "pkcs7"])
 @pytest.mark.parametrize("msg", ["API command OK", "API command OK!!", {"complete": "false", "msg": "wait for adjust temp"}])
-def test_reply_round_trip_with_zero_and_pkcs7_padding(padding, msg):
+def test_reply_round_trip_with_zero_and_pkcs7_padding(aes_library, padding, msg):
     miner = MinerCrypto("s3cret-pw")
     session = _crypto.derive_session("s3cret-pw", miner.salt, "5039", "P5NTAcEp")
     body = {"STATUS": "S", "When": 1, "Code": 131, "Msg": msg, "Description": ""}
@@ -52,7 +53,7 @@ def test_reply_round_trip_with_zero_and_pkcs7_padding(padding, msg):
     assert json.loads(_crypto.decrypt_reply(session, envelope["enc"])) == body
 
 
-def test_pkcs7_padding_of_a_full_block_is_removed():
+def test_pkcs7_padding_of_a_full_block_is_removed(aes_library):
     # 16-byte plaintext: PKCS#7 appends a whole block of 0x10 bytes.
     miner = MinerCrypto("pw")
     session = _crypto.derive_session("pw", miner.salt, "1", "P5NTAcEp")
@@ -63,7 +64,7 @@ def test_pkcs7_padding_of_a_full_block_is_removed():
 
 
 @pytest.mark.parametrize("encrypted", ["not base64 at all!", "", "QUJD"])
-def test_undecryptable_reply_raises_value_error(encrypted):
+def test_undecryptable_reply_raises_value_error(aes_library, encrypted):
     session = _crypto.derive_session("pw", "BQ5hoXV9", "1", "P5NTAcEp")
     with pytest.raises(ValueError):
         _crypto.decrypt_reply(session, encrypted)
@@ -87,6 +88,7 @@ def test_session_repr_hides_secrets():
     ],
 )
 def test_missing_library_is_reported_by_name(monkeypatch, blocked, library):
+    monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)  # as in a module's own process
     for name in blocked:
         monkeypatch.setitem(sys.modules, name, None)  # makes "import name" raise ImportError
     with pytest.raises(MissingLibraryError) as info:
@@ -94,3 +96,26 @@ def test_missing_library_is_reported_by_name(monkeypatch, blocked, library):
     assert info.value.library == library
     assert "ImportError" in info.value.import_traceback or "ModuleNotFoundError" in info.value.import_traceback
     assert f"pip install {library}" in str(info.value)
+
+
+@pytest.mark.parametrize("key", [bytes(32), bytes(range(32))])
+def test_both_aes_libraries_give_the_same_bytes(monkeypatch, key):
+    plaintext = bytes(range(256)) * 2
+    importlib.import_module(_crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
+    with_cryptography = _crypto.aes_ecb(key)
+    monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
+    with_pycryptodome = _crypto.aes_ecb(key)
+    assert type(with_cryptography).__name__ == "_CryptographyEcb"
+    assert type(with_pycryptodome).__module__.split(".")[0] in ("Crypto", "Cryptodome")
+    ciphertext = with_cryptography.encrypt(plaintext)
+    assert ciphertext == with_pycryptodome.encrypt(plaintext) != plaintext
+    assert with_pycryptodome.decrypt(ciphertext) == with_cryptography.decrypt(ciphertext) == plaintext
+
+
+def test_loaded_cryptography_makes_pycryptodome_unnecessary(monkeypatch):
+    importlib.import_module(_crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
+    for name in ("Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
+        monkeypatch.setitem(sys.modules, name, None)
+    _crypto.ensure_libraries()
+    session = _crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
+    assert json.loads(_crypto.encrypt_request(session, "power_off", {"respbefore": "true"}))["data"] == GOLDEN_DATA

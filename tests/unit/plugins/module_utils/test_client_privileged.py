@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     AuthenticationError,
@@ -289,7 +290,7 @@ def test_no_password_is_an_authentication_error_before_any_connection(scripted_m
 
 def test_missing_library_is_reported_before_any_connection(scripted_miner, monkeypatch):
     server = scripted_miner()
-    for name in ("Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
+    for name in (_crypto.LOADED_CRYPTOGRAPHY_CIPHERS, "Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
         monkeypatch.setitem(sys.modules, name, None)
     client = make_client(server)
     with pytest.raises(MissingLibraryError) as info:

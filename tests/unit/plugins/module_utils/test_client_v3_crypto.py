@@ -60,14 +60,14 @@ def test_non_ascii_password_is_utf8() -> None:
     assert _crypto.v3_command_key("set.system.reboot", "pässwort", SALT, TS) == expected
 
 
-def test_param_encryption_vector() -> None:
+def test_param_encryption_vector(aes_library: str) -> None:
     key = _crypto.v3_command_key("set.miner.pools", "super", SALT, TS)
     assert _crypto.v3_encrypt_param(key, POOLS_TEXT) == POOLS_CIPHERTEXT
     assert decrypt_param(key, POOLS_CIPHERTEXT) == json.loads(POOLS_TEXT)
 
 
 @pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 31, 32, 100])
-def test_param_encryption_pads_with_pkcs7(length: int) -> None:
+def test_param_encryption_pads_with_pkcs7(aes_library: str, length: int) -> None:
     key = _crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
     text = "x" * length
     raw = AES.new(key, AES.MODE_ECB).decrypt(base64.b64decode(_crypto.v3_encrypt_param(key, text)))
@@ -76,7 +76,7 @@ def test_param_encryption_pads_with_pkcs7(length: int) -> None:
 
 
 def test_param_encryption_without_pycryptodome(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
+    for name in (_crypto.LOADED_CRYPTOGRAPHY_CIPHERS, "Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
         monkeypatch.setitem(sys.modules, name, None)
     key = _crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
     assert _crypto.v3_token(key)  # the token needs no third-party library

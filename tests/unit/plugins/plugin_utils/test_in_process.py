@@ -9,7 +9,7 @@ import os
 import pytest
 
 from ansible._internal._datatag._tags import TrustedAsTemplate
-from ansible.module_utils.common.json import Direction
+from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, module_argument_spec
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError, MissingLibraryError
@@ -70,6 +70,14 @@ def test_arguments_travel_as_they_do_to_a_module():
     travelled = through_module_json(args, Direction.CONTROLLER_TO_MODULE)
     assert travelled == {"pools": [{"url": "{{ not templated }}", "user": "u"}], "1": "key"}
     assert type(travelled["pools"][0]["url"]) is str  # pylint: disable=unidiomatic-typecheck  # the tag is gone
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+def test_the_codecs_resolved_at_load_are_those_of_the_module_profile(direction):
+    assert _in_process.MODULE_JSON_CODECS[direction] == (
+        get_module_encoder(_in_process.MODULE_JSON_PROFILE, direction),
+        get_module_decoder(_in_process.MODULE_JSON_PROFILE, direction),
+    )
 
 
 def test_validation_fills_defaults_and_collects_no_log_values():
