@@ -29,6 +29,20 @@ from typing import Any, Callable, Union
 
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 POLL_SECONDS = 0.005
+#: Client options of the tests against a scripted miner: a short timeout, no pause between tries.
+TEST_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 1.0, "retries": 2, "retry_delay": 0.0}
+
+
+def client_of(client_class: Callable[..., Any], server: Any, **options: Any) -> Any:
+    """A ``client_class`` (API 2 or API 3 client) of the scripted ``server``: TEST_CLIENT_OPTIONS updated with ``options``."""
+    return client_class(server.host, server.port, **{**TEST_CLIENT_OPTIONS, **options})
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connecting is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def capture(relative_path: str) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError, UnsupportedCommandError
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import CloseWithoutReply, Reply, capture, status_reply
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import CloseWithoutReply, Reply, capture, client_of, status_reply
 
 SUMMARY = capture("asic-rs-v1-real/summary.json")
 POOLS = capture("asic-rs-v1-real/pools.json")
@@ -30,7 +30,7 @@ def joined(**parts: bytes) -> bytes:
 
 def make_client(server) -> WhatsminerClient:
     """A client of a scripted miner without backoff."""
-    return WhatsminerClient(server.host, server.port, timeout=1.0, retries=1, retry_delay=0.0)
+    return client_of(WhatsminerClient, server, retries=1)
 
 
 def test_cgminer_reads_are_joined_and_others_read_separately(scripted_miner):

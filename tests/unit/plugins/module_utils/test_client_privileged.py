@@ -32,6 +32,7 @@ from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner i
     Reset,
     Silent,
     capture,
+    client_of,
     status_reply,
 )
 
@@ -53,9 +54,7 @@ def crypto() -> MinerCrypto:
 
 def make_client(server, **overrides) -> WhatsminerClient:
     """A client of a scripted miner with the admin password and no backoff."""
-    options = {"password": PASSWORD, "timeout": 1.0, "retries": 2, "retry_delay": 0.0, "no_reply_wait": 0.2}
-    options.update(overrides)
-    return WhatsminerClient(server.host, server.port, **options)
+    return client_of(WhatsminerClient, server, **{"password": PASSWORD, "no_reply_wait": 0.2, **overrides})
 
 
 def test_privileged_command_round_trip(scripted_miner, crypto):

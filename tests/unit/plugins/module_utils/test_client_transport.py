@@ -26,6 +26,8 @@ from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner i
     Reset,
     Silent,
     capture,
+    client_of,
+    closed_port,
     status_reply,
 )
 
@@ -37,16 +39,7 @@ SLACK = 0.7
 
 def make_client(server, **overrides) -> WhatsminerClient:
     """A client of a scripted miner with test-friendly defaults (no backoff)."""
-    options = {"timeout": 1.0, "retries": 2, "retry_delay": 0.0}
-    options.update(overrides)
-    return WhatsminerClient(server.host, server.port, **options)
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (connecting is refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return client_of(WhatsminerClient, server, **overrides)
 
 
 def test_read_sends_cmd_and_returns_the_parsed_reply(scripted_miner):

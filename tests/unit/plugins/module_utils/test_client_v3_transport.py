@@ -25,7 +25,14 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     UnsupportedCommandError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import CloseWithoutReply, Reply, Reset, Silent
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import (
+    CloseWithoutReply,
+    Reply,
+    Reset,
+    Silent,
+    client_of,
+    closed_port,
+)
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import (
     command_key,
     decrypt_param,
@@ -43,17 +50,8 @@ SLACK = 0.7
 
 
 def make_client(server: Any, **overrides: Any) -> WhatsminerV3Client:
-    """A client of a scripted miner with test-friendly defaults (no backoff)."""
-    options: dict[str, Any] = {"timeout": 1.0, "retries": 2, "retry_delay": 0.0, "password": "super"}
-    options.update(overrides)
-    return WhatsminerV3Client(server.host, server.port, **options)
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A client of a scripted miner with test-friendly defaults (no backoff) and the password of ``super``."""
+    return client_of(WhatsminerV3Client, server, **{"password": "super", **overrides})
 
 
 def salt_reply(salt: str = SALT) -> Reply:
