@@ -24,3 +24,23 @@ def aes_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     else:
         monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
     return request.param
+
+
+@pytest.fixture
+def without_pycryptodome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pycryptodome cannot be imported (``None`` in ``sys.modules`` makes ``import`` raise ImportError)."""
+    for name in ("Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.fixture
+def without_aes_library(monkeypatch: pytest.MonkeyPatch, without_pycryptodome: None) -> None:  # pylint: disable=redefined-outer-name,unused-argument
+    """No AES at all: no pycryptodome, and cryptography's ciphers not loaded (a module's own process)."""
+    monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
+
+
+@pytest.fixture
+def without_passlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """passlib (or libpass) cannot be imported."""
+    for name in ("passlib", "passlib.hash"):
+        monkeypatch.setitem(sys.modules, name, None)

@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     AuthenticationError,
@@ -287,10 +285,8 @@ def test_no_password_is_an_authentication_error_before_any_connection(scripted_m
     assert client.connections_opened == 0
 
 
-def test_missing_library_is_reported_before_any_connection(scripted_miner, monkeypatch):
+def test_missing_library_is_reported_before_any_connection(scripted_miner, without_aes_library):
     server = scripted_miner()
-    for name in (_crypto.LOADED_CRYPTOGRAPHY_CIPHERS, "Crypto", "Crypto.Cipher", "Cryptodome", "Cryptodome.Cipher"):
-        monkeypatch.setitem(sys.modules, name, None)
     client = make_client(server)
     with pytest.raises(MissingLibraryError) as info:
         client.privileged("power_on")
