@@ -1,11 +1,13 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The in-process path imports no crypto library for a run that writes nothing (checked in a fresh interpreter).
+"""What the in-process path imports of the crypto libraries (checked in a fresh interpreter).
 
 The worker process of every task is a fresh fork, so an import on the in-process path is paid per
-host and task. Runs that only read (facts, an unchanged pools or power task) must therefore never
-load pycryptodome or passlib; the first write loads passlib, and takes its AES from the
-``cryptography`` that ansible-core has already imported instead of importing pycryptodome.
+host and task. whatsminer_facts never loads pycryptodome or passlib. The writing modules' action
+plugins import passlib when they are loaded (in ansible-playbook's main process, once per run;
+integration target crypto_imports checks the processes of a real run); runs that only read load
+nothing more, and a write takes its AES from the ``cryptography`` that ansible-core has already
+imported instead of importing pycryptodome.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 
 SCRIPT = r"""
-from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts, whatsminer_pools, whatsminer_power
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts
+report = {"after_facts_import": loaded()}
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply, ScriptedMiner, capture
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
 
@@ -23,7 +27,7 @@ SUMMARY = capture("asic-rs-v1-real/summary.json")
 STATUS = capture("asic-rs-v1-real/status.json")
 DESIRED = [{"url": "pool.example.com:3333", "user": "farm.w1"}]
 
-report = {"after_import": loaded()}
+report["after_import"] = loaded()
 server = ScriptedMiner([Reply(POOLS), Reply(SUMMARY), Reply(STATUS), Reply(SUMMARY), Reply(STATUS), Reply(POOLS)]).start()
 try:
     connection = {"host": server.host, "port": server.port, "password": "s3cret", "retries": 0, "timeout": 2, "api_version": "2"}
@@ -45,19 +49,41 @@ print(json.dumps(report))
 """
 
 
-def test_runs_that_write_nothing_import_no_crypto_library():
+def test_only_the_writing_plugins_preload_passlib_and_nothing_else_is_imported_before_a_write():
     report = run_import_report(SCRIPT, timeout=120)
-    assert report["after_import"] == []
+    assert report["after_facts_import"] == []
+    preloaded = report["after_import"]
+    assert "passlib.handlers.md5_crypt" in preloaded
+    assert not [name for name in preloaded if name.split(".")[0] in ("Crypto", "Cryptodome")]
     assert report["read_only"] == {
         "pools": {"failed": False, "changed": False, "msg": None},
         "facts": {"failed": False, "changed": False, "msg": None},
         "power": {"failed": False, "changed": False, "msg": None},
     }
     assert report["connections"] == 5  # pools 1, facts status 2, power 2
-    assert report["after_read_only_runs"] == []
-    # The check can see the libraries: the first write loads passlib. Its AES is the one of
+    assert report["after_read_only_runs"] == preloaded
+    # The write imports nothing more: md5-crypt was preloaded, and its AES is the one of
     # cryptography, which ansible-core imported with the action plugin framework (as in every
     # controller process), so pycryptodome is not imported.
-    assert "passlib" in report["after_write"]
+    assert report["after_write"] == preloaded
     assert report["ansible_loaded_cryptography_ciphers"] is True
     assert not [name for name in report["after_write"] if name.split(".")[0] in ("Crypto", "Cryptodome")]
+
+
+MISSING_PASSLIB_SCRIPT = r"""
+sys.modules["passlib"] = None  # as if neither passlib nor libpass were installed
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools, whatsminer_power
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+try:
+    _crypto.md5_crypt_body("s3cret", "salt")
+except Exception as error:  # the first write reports it
+    report = {"loaded": [name for name in loaded() if sys.modules[name] is not None], "error": type(error).__name__, "message": str(error)}
+print(json.dumps(report))
+"""
+
+
+def test_the_preload_is_silent_when_passlib_is_missing_and_the_first_write_reports_it():
+    report = run_import_report(MISSING_PASSLIB_SCRIPT, timeout=60)
+    assert report["loaded"] == []
+    assert report["error"] == "MissingLibraryError"
+    assert "passlib" in report["message"]
