@@ -42,10 +42,10 @@ def main() -> int:
     elsewhere = [record for record in ours if record["pid"] not in controllers]
     if elsewhere:
         problems.append(f"the collection imported crypto libraries outside the controller's main process: {elsewhere}")
-    aes = [record for record in imports if record["module"].split(".")[0] in ("Crypto", "Cryptodome")]
+    aes = [record for record in imports if record["module"].split(".", maxsplit=1)[0] in ("Crypto", "Cryptodome")]
     if aes:
         problems.append(f"pycryptodome imported: {aes}")
-    passlib = [record for record in ours if record["module"].split(".")[0] == "passlib"]
+    passlib = [record for record in ours if record["module"].split(".", maxsplit=1)[0] == "passlib"]
     if options.passlib == "none" and passlib:
         problems.append(f"the collection imported passlib in a run that must not load it: {passlib}")
     if options.passlib == "controller" and not passlib:

@@ -37,7 +37,7 @@ def _importer() -> str:
 
 
 def _hook(event: str, args: tuple) -> None:
-    if event == "import" and str(args[0]).split(".")[0] in _WATCHED:
+    if event == "import" and str(args[0]).split(".", maxsplit=1)[0] in _WATCHED:
         _write({"event": "import", "pid": os.getpid(), "module": str(args[0]), "importer": _importer()})
 
 
