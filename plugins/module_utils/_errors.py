@@ -26,6 +26,14 @@ REACHABILITY_ADVICE = (
 )
 
 
+def miner_address(host: str | None, port: int | None) -> str:
+    """A miner as ``host:port`` for messages (IPv6 addresses in brackets), ``"the miner"`` when the host is unknown."""
+    if host is None:
+        return "the miner"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
+
+
 class WhatsminerError(Exception):
     """Base class of every error the client raises.
 
@@ -58,10 +66,7 @@ class WhatsminerError(Exception):
     @property
     def miner(self) -> str:
         """The miner as ``host:port`` (IPv6 addresses in brackets), or ``"the miner"`` when unknown."""
-        if self.host is None:
-            return "the miner"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}" if self.port is not None else host
+        return miner_address(self.host, self.port)
 
     def add_context(self, host: str, port: int, command: str | None = None) -> WhatsminerError:
         """Fill in the miner and the command where they are still unknown; return the error itself."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -72,7 +73,10 @@ def test_observation_of_2024_firmware_takes_the_limit_setting_from_status():
 def test_observation_of_2024_firmware_without_a_limit():
     seen = power.observation_from(summary(), status_2x(power_mode="low", power_limit_set="2147483647"))
     assert seen.power_limit_w is None and seen.limit_exact and seen.knows("power_limit_w")
-    assert seen.mode == "low"  # status.power_mode wins over summary "Power Mode"
+    assert seen.mode == "normal"  # the mode btminer runs (summary "Power Mode") wins over status.power_mode (issue 14, item 11)
+    no_summary_mode = summary()
+    del no_summary_mode["SUMMARY"][0]["Power Mode"]
+    assert power.observation_from(no_summary_mode, status_2x(power_mode="low", power_limit_set="2147483647")).mode == "low"
 
 
 def test_observation_while_btminer_restarts():
@@ -123,13 +127,13 @@ def test_restarted_since(elapsed, seconds_ago, expected):
     # old firmware: the factory maximum is what "no limit" shows, and is kept as it is
     (observed(limit=3600), {"power_limit_w": 3600}, []),
     (observed(limit=None), {"power_limit_w": None}, []),
-    # several: power_on first, power_off last, mode before limit
+    # several: power_on first, power_off last, limit before mode (a refused limit leaves the mode alone)
     (observed(mining=False, mode="normal", limit=3600), {"mining": True, "mode": "low", "power_limit_w": 3000},
-     ["power_on", "set_low_power", "adjust_power_limit"]),
+     ["power_on", "adjust_power_limit", "set_low_power"]),
     (observed(mining=True, mode="normal", limit=3600), {"mining": False, "mode": "low", "power_limit_w": 3000},
-     ["set_low_power", "adjust_power_limit", "power_off"]),
+     ["adjust_power_limit", "set_low_power", "power_off"]),
     (observed(mining=True, mode="normal", limit=3600), {"mining": True, "mode": "high", "power_limit_w": 3000},
-     ["set_high_power", "adjust_power_limit"]),
+     ["adjust_power_limit", "set_high_power"]),
     (observed(mining=False, mode="normal", limit=3600), {"mining": False, "mode": "low"}, ["set_low_power"]),
     (observed(mining=False, mode="low", limit=3000), {"mining": True, "mode": "low", "power_limit_w": 3000}, ["power_on"]),
     (observed(mining=True, mode="low", limit=3000), {"mining": True, "mode": "low", "power_limit_w": 3000}, []),
@@ -141,12 +145,13 @@ def test_plan(current, wanted, expected):
 def test_plan_parameters_and_behaviour():
     plan = power.plan_commands(observed(limit=3300, exact=True, mining=True), {"power_limit_w": None, "mining": False, "mode": "low"})
     assert [command.as_result() for command in plan] == [
-        {"command": "set_low_power", "parameters": {}},
         {"command": "adjust_power_limit", "parameters": {"power_limit": "99999"}},
+        {"command": "set_low_power", "parameters": {}},
         {"command": "power_off", "parameters": {"respbefore": "true"}},
     ]
     assert [command.restarts_btminer for command in plan] == [True, True, False]
-    assert [command.expect_reply for command in plan] == [False, True, True]
+    assert [command.verify_restart for command in plan] == [True, False, False]
+    assert [command.expect_reply for command in plan] == [True, False, True]
     assert power.adjust_power_limit(3000).parameters == {"power_limit": "3000"}  # a string, as the firmware needs
 
 
@@ -233,6 +238,12 @@ class FakeMiner:
         self.lose_reply: set = set()
         self.read_errors: list = []
         self.calls: list[str] = []
+        self.time_limits: list[float] = []
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float):
+        self.time_limits.append(seconds)
+        yield
 
     def read(self, command: str) -> dict:
         self.clock.now += 0.01
@@ -297,13 +308,13 @@ def test_changes_are_applied_in_order_and_each_restart_is_waited_out(clock):
     miner = FakeMiner(clock, restart_s=3.0)
     miner.mining = False
     result = run_task(miner, clock, {"mining": True, "mode": "low", "power_limit": 3000}, diff=True)
-    assert miner.sent() == ["power_on", "set_low_power", "adjust_power_limit"]
+    assert miner.sent() == ["power_on", "adjust_power_limit", "set_low_power"]
     assert result["changed"] and result["verified"]
     assert result["before"] == {"mining": False, "mode": "normal", "power_limit_w": 3600}
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000}
     assert result["diff"] == {"before": result["before"], "after": result["after"]}
-    # the limit was sent only after btminer answered again after the mode change
-    restart_reads = miner.calls[miner.calls.index("set_low_power"):miner.calls.index("adjust_power_limit")]
+    # the mode was sent only after btminer answered again after the limit change
+    restart_reads = miner.calls[miner.calls.index("adjust_power_limit"):miner.calls.index("set_low_power")]
     assert restart_reads.count("summary") >= 2
 
 
@@ -313,12 +324,15 @@ def test_reads_while_waiting_are_spaced_and_bounded(clock):
         run_task(miner, clock, {"mode": "high", "wait_timeout": 10.0})
     assert clock.sleeps[:5] == [0.5, 0.75, 1.125, 1.6875, 2.0]
     assert all(0 < seconds <= 2.0 for seconds in clock.sleeps)
-    assert 9.5 <= sum(clock.sleeps) <= 10.0
+    assert 8.5 <= sum(clock.sleeps) <= 10.0
+    # the wait is a deadline: each read is bounded by the time left of wait_timeout (issue 14, item 6)
+    limits = miner.time_limits
+    assert limits[0] == pytest.approx(10.0, abs=0.05) and limits == sorted(limits, reverse=True) and limits[-1] > 0
     message = failure.value.message
     assert "192.0.2.7:4028 did not show the wanted state within wait_timeout (10 s) after set_high_power" in message
     assert "Sent: set_high_power. Wanted: mode=\"high\"" in message
     assert "Last seen: mining=true, mode=null, power_limit_w=null while btminer was not answering (restarting)" in message
-    assert "Raise wait_timeout" in message
+    assert "raise wait_timeout" in message
     assert failure.value.details["changed"] is True
     assert failure.value.details["commands"] == [{"command": "set_high_power", "parameters": {}}]
     assert failure.value.details["last_seen"] == {"mining": True, "mode": None, "power_limit_w": None}
@@ -388,7 +402,7 @@ def test_check_mode_predicts_and_sends_nothing(clock):
     miner = FakeMiner(clock)
     result = run_task(miner, clock, {"mining": False, "mode": "low", "power_limit": 3000}, check_mode=True)
     assert miner.sent() == []
-    assert [entry["command"] for entry in result["commands"]] == ["set_low_power", "adjust_power_limit", "power_off"]
+    assert [entry["command"] for entry in result["commands"]] == ["adjust_power_limit", "set_low_power", "power_off"]
     assert result["after"] == {"mining": False, "mode": "low", "power_limit_w": 3000}
     assert result["changed"] and not result["verified"]
 
@@ -396,8 +410,8 @@ def test_check_mode_predicts_and_sends_nothing(clock):
 def test_wait_false_still_waits_between_commands_but_not_after_the_last(clock):
     miner = FakeMiner(clock, restart_s=3.0)
     result = run_task(miner, clock, {"mode": "low", "power_limit": 3000, "wait": False})
-    assert miner.sent() == ["set_low_power", "adjust_power_limit"]
-    assert miner.calls[-1] == "adjust_power_limit"  # no read after the last command
+    assert miner.sent() == ["adjust_power_limit", "set_low_power"]
+    assert miner.calls[-1] == "set_low_power"  # no read after the last command
     assert result["verified"] is False
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000}
 
