@@ -125,7 +125,7 @@ def test_a_write_without_the_admin_password_fails_before_anything_is_written(sta
     miner = start_fleet(count=1).miners[0]
     initial = true_pools(miner)
     result = run_module(whatsminer_pools.main, connection_args(miner, pools=DESIRED))
-    assert_clean_failure(result, "no admin password was given")
+    assert_clean_failure(result, "no password was given (the password option")
     assert true_pools(miner) == initial
     assert tokens(miner) == 0
 
@@ -278,7 +278,7 @@ def test_wrong_admin_password(start_fleet, run_module):
     miner = start_fleet(count=1, profiles="2.0.x").miners[0]
     initial = true_pools(miner)
     result = run_module(whatsminer_pools.main, connection_args(miner, password="not-the-password", pools=DESIRED))
-    assert_clean_failure(result, "admin password is wrong", "Check the admin password")
+    assert_clean_failure(result, "password given to the module is wrong", "Check the password given to the module")
     assert true_pools(miner) == initial
     assert "not-the-password" not in json.dumps(result)
 

@@ -233,7 +233,7 @@ def test_no_admin_password(one_miner, run_module):
     args = power_args(miner, mining=False)
     del args["password"]
     result = run_module(whatsminer_power.main, args)
-    assert result.failed and "no admin password was given" in result["msg"]
+    assert result.failed and "no password was given (the password option" in result["msg"]
 
 
 def test_token_limit(one_miner, run_module):
