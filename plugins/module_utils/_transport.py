@@ -25,6 +25,7 @@ length-prefixed frame. Everything else is here, once:
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import time
 from typing import Any, Iterator
@@ -130,8 +131,8 @@ class Transport:
             self.deadline = outer
 
     def _time_left(self) -> float | None:
-        """Seconds until ``deadline`` (``None`` without one)."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
+        """Seconds until ``deadline``, in whole hundredths (``None`` without a deadline); messages then show ``0.19 s``."""
+        return None if self.deadline is None else math.floor((self.deadline - time.monotonic()) * 100) / 100
 
     def reply_wait(self, expect_reply: bool) -> float:
         """Seconds to wait for a reply: ``timeout``, or at most ``no_reply_wait`` when none may come."""

@@ -223,8 +223,12 @@ class FakeMiner:
     host = "192.0.2.7"
     port = 4028
 
-    def __init__(self, clock: FakeClock, *, exact=False, restart_s=3.0, warmup_s=0.0, restart_delay_s=0.0) -> None:
+    def __init__(self, clock: FakeClock, *, exact=False, restart_s=3.0, warmup_s=0.0, restart_delay_s=0.0,  # pylint: disable=too-many-arguments
+                 mode_restarts=True, empty_limit_set=False) -> None:
         self.clock = clock
+        self.mode_restarts = mode_restarts
+        self.empty_limit_set = empty_limit_set
+        self.ignored: set = set()
         self.exact = exact
         self.restart_s = restart_s
         self.restart_delay_s = restart_delay_s
@@ -259,16 +263,21 @@ class FakeMiner:
             return summary(mhs_5s=100e6 if hashing else 0, mode=self.mode.capitalize(), limit=self.limit or 3600,
                            elapsed=int(now - started))
         limit_set = (str(self.limit) if self.limit else "2147483647") if self.exact else None
+        if self.empty_limit_set:
+            limit_set = ""
         return status_2x(mineroff=not self.mining, power_mode=self.mode if self.exact else "", power_limit_set=limit_set)
 
     def privileged(self, command: str, expect_reply: bool = True, **params) -> dict | None:
         self.calls.append(command)
         if command in self.send_errors:
             raise self.send_errors.pop(command)
+        if command in self.ignored:  # taken later (after the test); mode commands never reply
+            return None if command.startswith("set_") else {"STATUS": "S", "Code": 131, "Msg": "API command OK"}
         if command.startswith("set_"):
             assert expect_reply is False
             self.mode = command.split("_")[1]
-            self._restart()
+            if self.mode_restarts:
+                self._restart()
             return None
         if command == "adjust_power_limit":
             assert isinstance(params["power_limit"], str)
@@ -479,3 +488,76 @@ def test_a_refused_power_limit_is_explained(clock):
     assert "above the maximum 3600 W" in failure.value.message
     assert "Nothing was changed." in failure.value.message
     assert failure.value.details["changed"] is False and failure.value.details["miner"]["code"] == 132
+
+
+# --- issue 14: accepted writes, the shown maximum, firmware variants --------------------------------
+
+def test_a_confirmed_command_the_miner_does_not_show_yet_is_a_change(clock):
+    """Item 2: the miner confirmed adjust_power_limit but still shows the old limit when wait_timeout ends."""
+    miner = FakeMiner(clock)
+    miner.ignored.add("adjust_power_limit")
+    with pytest.raises(ModuleFailure) as failure:
+        run_task(miner, clock, {"power_limit": 3000, "wait_timeout": 4.0})
+    assert failure.value.details["changed"] is True
+    assert failure.value.details["last_seen"] == failure.value.details["before"]
+    assert "accepted adjust_power_limit (it confirmed the command)" in failure.value.message
+    assert "the write was accepted but is not seen yet" in failure.value.message
+
+
+def test_an_unconfirmed_command_the_miner_does_not_show_is_no_change(clock):
+    """A mode command gets no reply by design: when the miner shows nothing new, nothing is claimed."""
+    miner = FakeMiner(clock, mode_restarts=False)
+    miner.ignored.add("set_low_power")
+    with pytest.raises(ModuleFailure) as failure:
+        run_task(miner, clock, {"mode": "low", "wait_timeout": 4.0})
+    assert failure.value.details["changed"] is False
+    assert "did not show the wanted state within wait_timeout (4 s) after set_low_power" in failure.value.message
+
+
+def test_the_maximum_shows_only_where_the_firmware_reports_no_limit_set():
+    assert power.observation_from(summary(limit=3600), status_2x(power_limit_set="2147483647")).max_power_limit_w == 3600
+    assert power.observation_from(summary(limit=3000), status_2x(power_limit_set="3000")).max_power_limit_w is None
+    assert power.observation_from(summary(limit=3600), status_2x()).max_power_limit_w is None  # 2.0.x: effective only
+    assert power.observation_from(summary(limit=3600), status_2x(power_limit_set="")).max_power_limit_w is None
+
+
+def test_a_limit_above_the_shown_maximum_is_refused_before_anything_is_sent():
+    current = power.Observation(mining=True, mode="normal", power_limit_w=None, btminer_answers=True, limit_readable=True,
+                                limit_exact=True, max_power_limit_w=3600)
+    with pytest.raises(ModuleFailure, match="power_limit 5000 W is above the maximum of 3600 W this miner shows.*nothing was sent"):
+        power.plan_commands(current, {"mode": "low", "power_limit_w": 5000})
+    assert names(power.plan_commands(current, {"mode": "low", "power_limit_w": 3600})) == ["adjust_power_limit", "set_low_power"]
+
+
+def test_uncertainties_of_a_prediction():
+    unknown = observed(limit=3600)
+    assert power.uncertainties(unknown, power.plan_commands(unknown, {"mode": "low"})) == []
+    notes = power.uncertainties(unknown, power.plan_commands(unknown, {"power_limit_w": 3000}))
+    assert len(notes) == 1 and "does not show the range of watts its model takes" in notes[0]
+    exact = observed(limit=3300, exact=True)
+    assert power.uncertainties(exact, power.plan_commands(exact, {"power_limit_w": None})) == []  # removing a limit is always taken
+
+
+def test_check_mode_reports_what_it_cannot_know(clock):
+    miner = FakeMiner(clock)
+    result = run_task(miner, clock, {"mode": "low", "power_limit": 3000}, check_mode=True)
+    assert len(result["uncertain"]) == 1 and result["uncertain"][0].startswith("power_limit 3000 W: this miner does not show")
+    assert result["warnings"] == [f"Whatsminer 192.0.2.7:4028: check mode cannot know: {result['uncertain'][0]}"]
+    assert run_task(FakeMiner(clock), clock, {"mode": "low"}, check_mode=True)["uncertain"] == []
+
+
+def test_a_mode_change_without_a_restart_is_verified_from_what_the_miner_shows(clock):
+    """Item 11: the firmware changes the mode without restarting btminer (Elapsed keeps growing)."""
+    miner = FakeMiner(clock, mode_restarts=False)
+    start = clock()
+    result = run_task(miner, clock, {"mode": "low", "wait_timeout": 10.0})
+    assert result["after"]["mode"] == "low" and result["verified"] is True
+    assert clock() - start < 1.0  # the first read after the command shows it
+
+
+def test_an_empty_power_limit_set_is_read_from_the_summary(clock):
+    """Item 11: status.power_limit_set stays empty while summary shows the limit."""
+    miner = FakeMiner(clock, exact=True, empty_limit_set=True)
+    result = run_task(miner, clock, {"power_limit": 3000})
+    assert result["before"]["power_limit_w"] == 3600 and result["after"]["power_limit_w"] == 3000
+    assert run_task(miner, clock, {"power_limit": 3000})["changed"] is False
