@@ -305,7 +305,7 @@ class WhatsminerV3Client(Transport):
         if code == CODE_FAILED and write:
             return AuthenticationError(
                 "the miner rejected the signed request, so the password given for the API 3 account in api3_account is wrong "
-                "(the documentation of the api3_account option names the factory passwords)", **context)
+                "(the documentation of the api3_account option gives the factory password)", **context)
         if code == CODE_INVALID and write:
             # The writes sent are commands API 3 has, so -2 refuses a value (like API 2's code 132).
             return CommandRejectedError("the miner refused a parameter value of this command (or does not know the command)", **context)

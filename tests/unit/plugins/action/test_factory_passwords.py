@@ -37,7 +37,7 @@ CASES = [
     ("API 2 write API disabled", "2024", "admin", {"api_version": "2"}, {"write_api_enabled": False},
      ["write API is disabled", "change the miner's factory password first", "Miner API Switch"]),
     ("API 3 wrong password", "3.x", "super", {"api_version": "3"}, {"v3_password": OTHER_PASSWORD},
-     ["password given for the API 3 account in api3_account is wrong", "api3_account option names the factory passwords"]),
+     ["password given for the API 3 account in api3_account is wrong", "api3_account option gives the factory password"]),
     ("API 3 write API disabled", "3.x", "super", {"api_version": "3"}, {"write_api_enabled": False},
      ["refuses writes from the API 3 account given in api3_account", "change the miner's factory password first"]),
     ("API 3 user account without permission", "3.x", "user1", {"api_version": "3", "api3_account": "user1"}, {},
