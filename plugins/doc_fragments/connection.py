@@ -59,6 +59,9 @@ options:
         not need it.
       - Privileged commands work only after the default password V(admin) was changed and the
         write API was enabled in WhatsMinerTool (Remote Ctrl > Miner API Switch > Enable).
+      - Ansible hides the password wherever it occurs in the output. The modules' messages never
+        name the accounts or their factory passwords, so they stay readable when the password is
+        one of those words; any other everyday word used as a password is hidden in the messages.
       - Printable ASCII without whitespace, quotes or backslashes, at most 128 characters (the
         firmware itself takes letters, digits and underscores). Checked before the miner is
         contacted; an empty value counts as not set.
@@ -67,6 +70,9 @@ options:
   timeout:
     description:
       - Seconds to wait for the connection to open and for each reply.
+      - Inside the waits that follow a write (O(hashfarm.whatsminer.whatsminer_pools#module:verify_timeout),
+        O(hashfarm.whatsminer.whatsminer_power#module:wait_timeout)) a read gets at most the time
+        left of the wait, retries included.
     type: float
     default: 5
   retries:

@@ -196,7 +196,8 @@ class WhatsminerClient(Transport):
         _check_parameters(params)
         if not self._password:
             raise AuthenticationError(
-                "no admin password was given, and privileged commands need it", host=self.host, port=self.port, command=command
+                "no password was given (the password option: the miner's API 2 write password), and privileged commands need it",
+                host=self.host, port=self.port, command=command
             )
         try:
             _crypto.ensure_libraries()
@@ -330,9 +331,9 @@ class WhatsminerClient(Transport):
         if code == CODE_TOKEN_LIMIT:
             return TokenLimitError("the miner refuses to issue another API token to this controller", **context)
         if encrypted and code == CODE_INVALID_JSON:
-            return AuthenticationError("the miner could not decrypt the request, so the admin password is wrong", **context)
+            return AuthenticationError("the miner could not decrypt the request, so the password given to the module is wrong", **context)
         if encrypted and code == CODE_TOKEN_REJECTED:
-            return AuthenticationError("the miner rejected a freshly issued token, so the admin password is wrong", **context)
+            return AuthenticationError("the miner rejected a freshly issued token, so the password given to the module is wrong", **context)
         if code == CODE_INVALID_COMMAND and encrypted:
             return UnsupportedCommandError(
                 "the miner does not support this write command on this port; firmware released after 2024-11 "

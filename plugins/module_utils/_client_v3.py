@@ -91,8 +91,6 @@ DEFAULT_V3_PORT = 4433
 #: The account of API 3 that may write by default (the others are ``user1``..``user3``).
 DEFAULT_ACCOUNT = "super"
 V3_ACCOUNTS = ("super", "user1", "user2", "user3")
-#: The factory password of ``super``, named in errors (never used implicitly).
-FACTORY_PASSWORD = "super"
 
 CODE_OK = 0
 CODE_FAILED = -1
@@ -219,7 +217,7 @@ class WhatsminerV3Client(Transport):
         _check_command(command, "set.")
         if not self._password:
             raise AuthenticationError(
-                f"no password was given for API 3 account '{self.account}', and signed commands need it",
+                "no password was given for the API 3 account in api3_account, and signed commands need it",
                 host=self.host, port=self.port, command=command,
             )
         wait = self.reply_wait(expect_reply)
@@ -302,12 +300,12 @@ class WhatsminerV3Client(Transport):
         context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "code": code, "miner_message": text}
         if code == CODE_NO_PERMISSION:
             return WriteApiDisabledError(
-                f"the miner refuses writes from API 3 account '{self.account}' (no permission): its write API is disabled "
-                "or the account may not write", **context)
+                "the miner refuses writes from the API 3 account given in api3_account (no permission): its write API is disabled "
+                "or that account may not write", **context)
         if code == CODE_FAILED and write:
             return AuthenticationError(
-                f"the miner rejected the signed request, so the password of API 3 account '{self.account}' is wrong "
-                f"(the factory password of '{DEFAULT_ACCOUNT}' is '{FACTORY_PASSWORD}')", **context)
+                "the miner rejected the signed request, so the password given for the API 3 account in api3_account is wrong "
+                "(the documentation of the api3_account option gives the factory password)", **context)
         if code == CODE_INVALID and write:
             # The writes sent are commands API 3 has, so -2 refuses a value (like API 2's code 132).
             return CommandRejectedError("the miner refused a parameter value of this command (or does not know the command)", **context)

@@ -124,7 +124,7 @@ def validate_connection_params(params: dict) -> None:
     if password:  # empty means not given: reads need no admin password
         problem = character_problem(password) if len(password) <= MAX_ADMIN_PASSWORD_LENGTH else f"is longer than {MAX_ADMIN_PASSWORD_LENGTH} characters"
         if problem:
-            raise ModuleFailure(f"password (the miner's admin password) {problem}; its value is not shown")
+            raise ModuleFailure(f"password (the password that lets the module change the miner) {problem}; its value is not shown")
 
 
 def client_from_params(params: dict) -> MinerSession:

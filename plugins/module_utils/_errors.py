@@ -17,13 +17,24 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Messages never name the accounts or their factory passwords literally: Ansible hides every
+#: occurrence of a no_log value in a module's output, so a password that equals an account name
+#: (the factory passwords do) would turn those words into ``********`` (issue 14).
 API_SWITCH_ADVICE = (
-    "Enable it in WhatsMinerTool: change the default admin password, then Remote Ctrl > Miner API Switch > Enable."
+    "Enable it in WhatsMinerTool: change the miner's factory password first, then Remote Ctrl > Miner API Switch > Enable."
 )
 REACHABILITY_ADVICE = (
     "Check the miner's address, that TCP port {port} is reachable from the controller (firewall, VLAN, routing) "
     "and that the miner is powered on and has finished booting."
 )
+
+
+def miner_address(host: str | None, port: int | None) -> str:
+    """A miner as ``host:port`` for messages (IPv6 addresses in brackets), ``"the miner"`` when the host is unknown."""
+    if host is None:
+        return "the miner"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
 
 
 class WhatsminerError(Exception):
@@ -58,10 +69,7 @@ class WhatsminerError(Exception):
     @property
     def miner(self) -> str:
         """The miner as ``host:port`` (IPv6 addresses in brackets), or ``"the miner"`` when unknown."""
-        if self.host is None:
-            return "the miner"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}" if self.port is not None else host
+        return miner_address(self.host, self.port)
 
     def add_context(self, host: str, port: int, command: str | None = None) -> WhatsminerError:
         """Fill in the miner and the command where they are still unknown; return the error itself."""
@@ -163,11 +171,11 @@ class AuthenticationError(WhatsminerError):
         if self.command and self.command.startswith(("set.", "get.")):
             return (
                 "Check the password given to the module: on API 3 firmware it is the password of the account in "
-                "api3_account, as set in WhatsMinerTool (writes stay locked while the default password is in use)."
+                "api3_account, as set in WhatsMinerTool (writes stay locked while the factory password is in use)."
             )
         return (
-            "Check the admin password given to the module: it must be the one set in WhatsMinerTool "
-            "(the write API stays locked while the default password is in use)."
+            "Check the password given to the module: it must be the miner's API 2 write password as set in WhatsMinerTool "
+            "(the write API stays locked while the factory password is in use)."
         )
 
 

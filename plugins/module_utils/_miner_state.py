@@ -18,6 +18,12 @@ Firmware generations differ (see the protocol reference):
 * 2.0.x: ``status`` has ``mineroff``; ``get_miner_info`` and ``get_error_code`` exist; ``status``
   may leave ``power_mode`` empty (``summary`` has ``Power Mode``).
 * 2024: ``status`` adds ``power_limit_set``.
+
+Where two replies carry the same setting, the value the running miner shows decides: the power
+mode btminer reports in ``summary`` (``Power Mode``) before the one ``status`` reports (which
+firmware may update before btminer takes the new mode up), and ``status.power_limit_set`` only
+when the firmware fills it in (an empty one says nothing: then ``summary``'s ``Power Limit``, the
+effective limit, decides as on 2.0.x).
 """
 
 from __future__ import annotations
@@ -268,12 +274,13 @@ def is_mining(summary: dict | None, status: dict | None) -> bool | None:
 
 
 def reports_power_limit_setting(status: dict | None) -> bool:
-    """Whether the firmware reports the limit setting (2024: ``status.power_limit_set``).
+    """Whether the firmware reports the limit setting (2024: ``status.power_limit_set`` with a value).
 
     Older firmware only has summary's ``Power Limit``, the effective limit, which is the model's
-    factory maximum when no lower limit was set.
+    factory maximum when no lower limit was set. Firmware that leaves ``power_limit_set`` empty
+    reports no setting either (it may show an empty field while ``summary`` shows a limit).
     """
-    return "power_limit_set" in message(status)
+    return to_text(message(status).get("power_limit_set")) is not None
 
 
 def status_facts(*, summary: dict | None = None, status: dict | None = None) -> dict:
@@ -295,7 +302,7 @@ def status_facts(*, summary: dict | None = None, status: dict | None = None) -> 
         "mining": is_mining(summary, status),
         "mining_flag": mining_flag(status),
         "mineroff_reason": to_text(status_msg.get("mineroff_reason")),
-        "power_mode": power_mode_name(status_msg.get("power_mode")) or power_mode_name(record.get("Power Mode")),
+        "power_mode": power_mode_name(record.get("Power Mode")) or power_mode_name(status_msg.get("power_mode")),
         "power_w": power_w,
         "power_limit_w": limit,
         "efficiency_j_per_th": efficiency,

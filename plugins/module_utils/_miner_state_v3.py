@@ -31,8 +31,10 @@ summary ``Uptime``          ``summary`` ``bootup-time``
 summary ``Btminer Fast Boot``  ``get.miner.setting`` ``fast-boot`` (else ``miner.fast-boot``)
 status ``mineroff``         not ``miner.working``
 status ``power_mode``       ``get.miner.setting`` ``power-mode``
-status ``power_limit_set``  ``miner.power-limit-set`` (``""`` = no limit); absent on firmware
-                            that does not report it, then summary ``power-limit`` decides as on 2.0.x
+status ``power_limit_set``  ``miner.power-limit-set``; ``""`` = no limit (the real capture), given
+                            as ``NO_LIMIT_SETTING``, the value the same firmware reports on port
+                            4028 without a limit; absent on firmware that does not report it, then
+                            summary ``power-limit`` decides as on 2.0.x
 pools                       ``pools``: ``id``, ``url``, ``account``, ``status``, ``pool-priority``,
                             ``stratum-active``; API 3 has no share counts
 devs                        ``edevs`` plus ``summary`` ``board-temperature[slot]`` and ``miner.pcbsnN``
@@ -61,6 +63,9 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state i
 )
 
 SUCCESS = "S"
+#: ``status.power_limit_set`` of API 2 without a limit, as API 3 firmware reports it on port 4028;
+#: an empty ``power-limit-set`` on API 3 is given as this (an empty API 2 field reports nothing).
+NO_LIMIT_SETTING = "2147483647"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,11 +165,12 @@ def status_reply(device_info: dict | None, miner_setting: dict | None = None) ->
     """The API 2 ``status`` reply carrying ``miner.working``, the power mode and the limit setting."""
     miner = section(device_info, "miner")
     working = to_bool(miner.get("working"))
+    limit_setting = miner.get("power-limit-set")
     msg = _present({
         "mineroff": None if working is None else ("false" if working else "true"),
         "FirmwareVersion": section(device_info, "system").get("fwversion"),
         "power_mode": message(miner_setting).get("power-mode"),
-        "power_limit_set": miner.get("power-limit-set"),
+        "power_limit_set": NO_LIMIT_SETTING if limit_setting == "" else limit_setting,
         "hash_percent": miner.get("hash-percent"),
     })
     return _msg_reply(msg)

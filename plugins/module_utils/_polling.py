@@ -6,9 +6,13 @@ Note that this module util is PRIVATE to the collection. It can have breaking ch
 
 After a write the modules read the miner again until it shows the new setting: the pools after
 ``update_pools``, the power state after a command that restarts btminer. Both waits are the one
-loop below: read, stop when the value is the wanted one, otherwise sleep and read again, never
-longer than the timeout. A read that fails with a ``WhatsminerError`` (btminer restarting, a
-broken reply) does not end the wait; the error is kept for the message when time runs out.
+loop below: read, stop when the value is the wanted one, otherwise sleep and read again. A read
+that fails with a ``WhatsminerError`` (btminer restarting, a broken reply) does not end the wait;
+the error is kept for the message when time runs out.
+
+The timeout is a deadline: every read is given the seconds left (``read_within`` makes the
+client's requests end by then: connect, reply and retries included), so a read in flight cannot
+carry the wait past it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,14 @@ class PollOutcome(NamedTuple):
     last_error: WhatsminerError | None
 
 
+def read_within(client: Any, seconds: float, read: Callable[[Any], Any]) -> Any:
+    """``read(client)`` with every request of it ending within ``seconds`` (the client's ``time_limit``)."""
+    with client.time_limit(seconds):
+        return read(client)
+
+
 def poll_until(
-    read: Callable[[], Any],
+    read: Callable[[float], Any],
     reached: Callable[[Any], bool],
     timeout: float,
     *,
@@ -39,22 +49,31 @@ def poll_until(
     backoff: float = 1.0,
     max_interval: float | None = None,
     first: Any = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> PollOutcome:
-    """Call ``read`` until ``reached(value)`` is true or ``timeout`` seconds have passed.
+    """Call ``read(seconds_left)`` until ``reached(value)`` is true or ``timeout`` seconds have passed.
 
-    The first read happens at once, unless ``first`` (not ``None``) is the value of a read just made. Reads are
-    spaced ``interval`` seconds apart, the interval growing by ``backoff`` up to ``max_interval``;
-    the last sleep is cut short so the wait never outlasts ``timeout``.
+    ``read`` must end within the seconds it is given (see ``read_within``). The first read happens
+    at once, unless ``first`` (not ``None``) is the value of a read just made. Reads are spaced
+    ``interval`` seconds apart, the interval growing by ``backoff`` up to ``max_interval``; when
+    no more than one interval is left, the last read comes after half of what is left and has the
+    other half. ``clock`` and ``sleep`` default to ``time.monotonic`` and ``time.sleep`` (looked up
+    at each call, so tests inject theirs as arguments).
     """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     deadline = clock() + timeout
     last_value, last_error = None, None
     value = first
+    last_read = False
     while True:
         if value is None:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                return PollOutcome(False, last_value, last_error)
             try:
-                value = read()
+                value = read(remaining)
             except WhatsminerError as error:
                 last_error = error
         if value is not None:
@@ -62,8 +81,12 @@ def poll_until(
             if reached(value):
                 return PollOutcome(True, value, last_error)
         remaining = deadline - clock()
-        if remaining <= 0:
+        if remaining <= 0 or last_read:
             return PollOutcome(False, last_value, last_error)
-        sleep(min(interval, remaining))
+        if remaining > interval:
+            sleep(interval)
+        else:
+            sleep(remaining / 2)
+            last_read = True
         interval = interval * backoff if max_interval is None else min(interval * backoff, max_interval)
         value = None

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError, write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError, miner_address, write_outcome_unknown
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
 
 POOL_SLOTS = 3
 DEFAULT_SCHEME = "stratum+tcp"
@@ -365,20 +364,51 @@ def wait_for_pools(
     expected: list[dict],
     timeout: float,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> PollOutcome:
     """Read the pools every VERIFY_INTERVAL seconds until they equal ``expected``, for at most ``timeout`` seconds.
 
-    A read that fails (btminer restarting, a broken reply) is tried again within the time.
+    A read that fails (btminer restarting, a broken reply) is tried again within the time. Every
+    read ends by the deadline (``read_within``). ``clock``/``sleep``: see ``poll_until``.
     """
     return poll_until(
-        lambda: read_pools(client), lambda seen: pools_equal(seen, expected), timeout,
+        lambda seconds: read_within(client, seconds, read_pools), lambda seen: pools_equal(seen, expected), timeout,
         interval=VERIFY_INTERVAL, clock=clock, sleep=sleep,
     )
 
 
-def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float) -> dict:
+def _not_shown_failure(client: Any, plan: PoolPlan, outcome: PollOutcome, verify_timeout: float, lost_reply: WhatsminerError | None) -> ModuleFailure:
+    """The failure of a write whose pools the miner did not show within ``verify_timeout``.
+
+    A write the miner confirmed is a change (``changed: true``), even when the pools do not show
+    yet: firmware may apply them later. After a lost reply only what the miner shows tells.
+    """
+    seen, last_error = outcome.last_value, outcome.last_error
+    shown = describe(seen) if seen is not None else "nothing (no pools read succeeded)"
+    miner = f"Whatsminer {miner_address(client.host, client.port)}"
+    if lost_reply is None:
+        message = (
+            f"{miner} accepted update_pools (it confirmed the write), but within verify_timeout ({verify_timeout:g} s) it did not "
+            f"show the pools that were sent: the write was accepted but is not seen yet, so the task reports a change. "
+            f"Sent: {describe(plan.expected)}. Last seen: {shown}."
+        )
+        changed = True
+    else:
+        message = (
+            f"{miner} sent update_pools, whose reply was lost, and within verify_timeout ({verify_timeout:g} s) the miner did not "
+            f"show the pools that were sent. Sent: {describe(plan.expected)}. Last seen: {shown}. The reply to update_pools: {lost_reply}"
+        )
+        changed = True if seen is None else not pools_equal(seen, plan.before)
+    if last_error is not None:
+        message += f" The last read that failed: {last_error}"
+    message += (" Firmware may apply pools some seconds after the write: run the task again (it reports ok once the miner shows them), "
+                "raise verify_timeout if this firmware applies pools slowly, or check the miner (web UI or whatsminer_facts).")
+    return ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=[UPDATE_POOLS])
+
+
+def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float,
+                 clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None) -> dict:
     """Make the miner's pools ``desired``: read, write with one ``update_pools`` when needed, verify.
 
     Returns the result (``changed``, ``before``, ``pools``, ``commands``). In check mode nothing is
@@ -387,11 +417,13 @@ def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: st
     The write is decided and verified only from complete ``pools`` replies (a truncated one
     raises): a cut-off list could hide a slot. When the reply to ``update_pools`` is lost or
     unreadable after the request went out, the miner may have applied it, so the read-back
-    decides; the result then carries a warning.
+    decides; the result then carries a warning. ``clock``/``sleep`` are those of the verification
+    (``poll_until``; for tests).
 
     Raises:
         WhatsminerError: the miner refused or failed the read or the write (the client's message).
-        ModuleFailure: the miner did not show the pools within ``verify_timeout`` after the write.
+        ModuleFailure: the miner did not show the pools within ``verify_timeout`` after the write
+            (``changed`` is true when the miner had confirmed the write).
     """
     client.accept_truncated = False
     plan = plan_pools(read_pools(client), desired, update_password)
@@ -406,22 +438,10 @@ def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: st
         if not write_outcome_unknown(error, UPDATE_POOLS):
             raise
         lost_reply = error
-    matched, seen, last_error = wait_for_pools(client, plan.expected, verify_timeout)
-    if not matched:
-        shown = describe(seen) if seen is not None else "nothing (no pools read succeeded)"
-        sent = "sent update_pools, whose reply was lost" if lost_reply is not None else "accepted update_pools"
-        message = (
-            f"Whatsminer {client.host}:{client.port} {sent}, but within {verify_timeout:g} s it did not show the pools "
-            f"that were sent. Sent: {describe(plan.expected)}. Last seen: {shown}."
-        )
-        if lost_reply is not None:
-            message += f" The reply to update_pools: {lost_reply}"
-        if last_error is not None:
-            message += f" The last read that failed: {last_error}"
-        message += " Check the miner (web UI or whatsminer_facts) and run the task again; raise verify_timeout if the firmware applies pools slowly."
-        changed = True if seen is None else not pools_equal(seen, plan.before)
-        raise ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=commands)
-    result = {"changed": True, "before": plan.before, "pools": seen, "commands": commands}
+    outcome = wait_for_pools(client, plan.expected, verify_timeout, clock=clock, sleep=sleep)
+    if not outcome.reached:
+        raise _not_shown_failure(client, plan, outcome, verify_timeout, lost_reply)
+    result = {"changed": True, "before": plan.before, "pools": outcome.last_value, "commands": commands}
     if lost_reply is not None:
         result["warnings"] = [f"The reply to update_pools was lost, so the pools were verified by reading them back: {lost_reply}"]
     return result

@@ -12,14 +12,22 @@ Three managed settings, named as in the results: ``mining`` (hashing or stopped)
   power limit sentinels.
 * ``plan_commands`` is a pure function: current observation + wanted settings -> the ordered
   commands (empty when everything already matches). Order: ``power_on`` first, then the power
-  mode, then the power limit, ``power_off`` last. The settings that restart btminer are thus
+  limit, then the power mode, ``power_off`` last. The settings that restart btminer are thus
   applied while the miner is mining (other clients send ``power_on`` before a mode change too)
-  and a miner that must end stopped is stopped only after its last restart.
+  and a miner that must end stopped is stopped only after its last restart. The limit goes
+  before the mode because the miner may refuse a limit (each model has its range, code 132):
+  refused first, it leaves the mode as it was, instead of a changed mode and no limit (asic-rs
+  sends its mode command after the limit too). A limit above the maximum the miner reports is
+  refused before anything is sent; ``uncertainties`` says what check mode cannot know.
 * ``PowerTask`` reads the current state (waiting out a btminer restart already in progress),
   sends the commands one by one and, after each, polls with spaced reads until the miner answers
   and shows what was applied so far plus the wanted settings that already matched
-  (``wait_timeout`` seconds at most per wait). With ``wait=False`` only the wait after the last
-  command is skipped.
+  (``wait_timeout`` seconds at most per wait, a deadline for the reads too). With ``wait=False``
+  only the wait after the last command is skipped.
+* The value the miner shows decides: the power mode btminer reports in ``summary`` (a mode
+  change counts once it shows there, whether or not btminer visibly restarted), the limit
+  setting of ``status.power_limit_set`` when the firmware fills it, else ``summary``'s
+  ``Power Limit``.
 
 ``ARGUMENT_SPEC`` and ``logic`` at the end are the module itself: the module file and its action
 plugin (which runs it in the controller's worker) both run these objects.
@@ -34,12 +42,13 @@ from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     CommandRejectedError,
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
+    miner_address,
     write_outcome_unknown,
 )
 
@@ -76,6 +85,11 @@ class Observation:
             maximum when no lower limit is set, so "no limit" and "a limit at the maximum" look
             the same there).
         mining_elapsed_s: Seconds since btminer started (``summary`` ``Elapsed``), when known.
+        max_power_limit_w: The highest limit the miner takes, as it shows it: ``summary``'s
+            ``Power Limit`` while the firmware reports that no limit is set (the effective limit
+            is then the model's ordinary power, above which the firmware refuses a limit).
+            ``None`` when the miner does not show it (a limit is set, or the firmware reports
+            only the effective limit).
     """
 
     mining: bool | None = None
@@ -85,6 +99,7 @@ class Observation:
     limit_readable: bool = False
     limit_exact: bool = False
     mining_elapsed_s: int | None = None
+    max_power_limit_w: int | None = None
 
     def settings(self) -> dict[str, Any]:
         """``{"mining": ..., "mode": ..., "power_limit_w": ...}``."""
@@ -109,6 +124,9 @@ def observation_from(summary: dict | None, status: dict | None) -> Observation:
     """The observation of a ``summary`` reply (``None`` while btminer restarts) and a ``status`` reply."""
     facts = miner_state.status_facts(summary=summary, status=status)
     limit_exact = miner_state.reports_power_limit_setting(status)
+    maximum = None
+    if limit_exact and facts["power_limit_w"] is None:
+        maximum = miner_state.power_limit_watts(miner_state.summary_record(summary).get("Power Limit"))
     return Observation(
         mining=facts["mining"],
         mode=facts["power_mode"],
@@ -117,6 +135,7 @@ def observation_from(summary: dict | None, status: dict | None) -> Observation:
         limit_readable=limit_exact or summary is not None,
         limit_exact=limit_exact,
         mining_elapsed_s=facts["mining_elapsed_s"],
+        max_power_limit_w=maximum,
     )
 
 
@@ -140,13 +159,19 @@ def describe(settings: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Command:
-    """One power command: its name and parameters, what it sets, and how the miner reacts."""
+    """One power command: its name and parameters, what it sets, and how the miner reacts.
+
+    ``restarts_btminer``: the wait after it needs btminer to answer (summary). ``verify_restart``:
+    the wait also needs btminer to have started after the command was sent, because the firmware
+    shows the new value (``status.power_limit_set``) before its restart takes it up.
+    """
 
     name: str
     parameters: dict[str, str] = field(default_factory=dict)
     sets: dict[str, Any] = field(default_factory=dict)
     restarts_btminer: bool = False
     expect_reply: bool = True
+    verify_restart: bool = False
 
     def as_result(self) -> dict[str, Any]:
         """The entry of the module's ``commands`` return value."""
@@ -164,14 +189,19 @@ def power_off() -> Command:
 
 
 def set_mode(mode: str) -> Command:
-    """set_low/normal/high_power: never replies, then btminer restarts."""
+    """set_low/normal/high_power: never replies, then btminer restarts (on some firmware without a visible restart).
+
+    The mode counts once btminer reports it in ``summary``: that is the running program's mode,
+    so no restart needs to be seen.
+    """
     return Command(MODE_COMMANDS[mode], sets={"mode": mode}, restarts_btminer=True, expect_reply=False)
 
 
 def adjust_power_limit(watts: int | None) -> Command:
     """adjust_power_limit (``None`` = remove the limit): replies, then btminer restarts."""
     value = REMOVE_POWER_LIMIT if watts is None else watts
-    return Command("adjust_power_limit", {"power_limit": str(value)}, sets={"power_limit_w": watts}, restarts_btminer=True)
+    return Command("adjust_power_limit", {"power_limit": str(value)}, sets={"power_limit_w": watts}, restarts_btminer=True,
+                   verify_restart=True)
 
 
 def wanted_settings(params: dict) -> dict[str, Any]:
@@ -208,11 +238,12 @@ def plan_commands(current: Observation, wanted: dict[str, Any]) -> list[Command]
     """The commands that turn ``current`` into ``wanted``, in the order they must be sent.
 
     ``wanted`` holds only the managed settings (``power_limit_w`` ``None`` = no limit). Nothing is
-    planned for a setting that already matches. Order: power_on, mode, power limit, power_off.
+    planned for a setting that already matches. Order: power_on, power limit, mode, power_off.
 
     Raises:
-        ModuleFailure: a managed setting cannot be read, or the wanted state cannot be verified
-            on this firmware (removing a limit where only the effective limit is reported).
+        ModuleFailure: a managed setting cannot be read, the wanted state cannot be verified
+            on this firmware (removing a limit where only the effective limit is reported), or
+            the wanted limit is above the maximum the miner shows.
     """
     unknown = [name for name in SETTINGS if name in wanted and not current.knows(name)]
     if unknown:
@@ -227,16 +258,49 @@ def plan_commands(current: Observation, wanted: dict[str, Any]) -> list[Command]
             "nothing was sent. Set power_limit to the model's factory maximum in watts instead: on this firmware that has "
             f"the same effect (power_limit {REMOVE_POWER_LIMIT} works on firmware that reports status.power_limit_set)"
         )
+    watts = wanted.get("power_limit_w")
+    if watts is not None and current.max_power_limit_w is not None and watts > current.max_power_limit_w:
+        raise ModuleFailure(
+            f"power_limit {watts} W is above the maximum of {current.max_power_limit_w} W this miner shows (its effective power "
+            f"limit while no limit is set), so the miner would refuse it; nothing was sent. Give at most "
+            f"{current.max_power_limit_w} W, or {REMOVE_POWER_LIMIT} for no limit"
+        )
     commands = []
     if wanted.get("mining") is True and current.mining is not True:
         commands.append(power_on())
-    if "mode" in wanted and current.mode != wanted["mode"]:
-        commands.append(set_mode(wanted["mode"]))
     if "power_limit_w" in wanted and current.power_limit_w != wanted["power_limit_w"]:
         commands.append(adjust_power_limit(wanted["power_limit_w"]))
+    if "mode" in wanted and current.mode != wanted["mode"]:
+        commands.append(set_mode(wanted["mode"]))
     if wanted.get("mining") is False and current.mining is not False:
         commands.append(power_off())
     return commands
+
+
+def uncertainties(current: Observation, commands: list[Command]) -> list[str]:
+    """What a prediction of ``commands`` cannot know: whether the miner takes the power limit.
+
+    Each model takes only its own range of watts. The maximum is known when the miner shows it
+    (``Observation.max_power_limit_w``; a limit above it never gets this far); the minimum is
+    never reported.
+    """
+    notes = []
+    for command in commands:
+        watts = command.sets.get("power_limit_w")
+        if watts is None:  # not a limit, or its removal (always taken)
+            continue
+        if current.max_power_limit_w is not None:
+            notes.append(
+                f"power_limit {watts} W: within the maximum this miner shows ({current.max_power_limit_w} W), but the miner does not "
+                "report the minimum of its model, so a value below that minimum would be refused only when it is sent"
+            )
+        else:
+            notes.append(
+                f"power_limit {watts} W: this miner does not show the range of watts its model takes (a limit is set, or the firmware "
+                "reports only the effective limit), so whether it accepts the value is known only when it is sent; a refused limit "
+                "changes nothing else, as the limit is sent before any mode change"
+            )
+    return notes
 
 
 def predicted_settings(current: Observation, commands: list[Command]) -> dict[str, Any]:
@@ -283,13 +347,14 @@ class PowerTask:
                    first: Observation | None = None) -> PollOutcome:
         """Poll until the miner shows ``expected`` (and answers from btminer when ``btminer_up``).
 
-        ``sent_at`` (clock time of a command that restarts btminer) also requires btminer to have
-        started after the command, so the state from before the restart does not count. Reads are
-        spaced FIRST_POLL_INTERVAL to MAX_POLL_INTERVAL apart; any error of a read is kept as the
-        last error and the polling goes on until ``wait_timeout`` seconds have passed.
+        ``sent_at`` (clock time of a command whose effect shows before its restart) also requires
+        btminer to have started after the command, so the state from before the restart does not
+        count. Reads are spaced FIRST_POLL_INTERVAL to MAX_POLL_INTERVAL apart and each ends by the
+        deadline; any error of a read is kept as the last error and the polling goes on until
+        ``wait_timeout`` seconds have passed.
         """
         return poll_until(
-            lambda: read_observation(self.client),
+            lambda seconds: read_within(self.client, seconds, read_observation),
             lambda observation: self._reached(observation, expected, btminer_up, sent_at),
             self.wait_timeout,
             interval=FIRST_POLL_INTERVAL, backoff=POLL_BACKOFF, max_interval=MAX_POLL_INTERVAL,
@@ -312,7 +377,7 @@ class PowerTask:
         outcome = self.wait_until({}, btminer_up=True, first=first)
         if not outcome.reached:
             raise ModuleFailure(
-                f"{self._miner()}: btminer (the mining program) did not answer within wait_timeout ({self.wait_timeout:g} s), "
+                f"{self.miner_name()}: btminer (the mining program) did not answer within wait_timeout ({self.wait_timeout:g} s), "
                 f"so the current power settings are unknown and nothing was sent. Last seen: {self._seen(outcome.last_value)}; "
                 f"last error: {outcome.last_error or 'none (btminer was restarting)'}",
                 before=first.settings(),
@@ -337,34 +402,38 @@ class PowerTask:
         for index, command in enumerate(commands):
             verify = self.wait or index < len(commands) - 1
             sent_at = self.clock()
-            lost_reply = self._send(command)
+            confirmed, lost_reply = self._send(command)
             self.sent.append(command)
             expected.update(command.sets)
             if not verify and lost_reply is None:
                 return None
-            outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.restarts_btminer else None)
+            outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.verify_restart else None)
             if not outcome.reached:
-                raise self._timeout_failure(command, expected, outcome, lost_reply)
+                raise self._timeout_failure(command, expected, outcome, lost_reply, confirmed)
             if lost_reply is not None:
                 self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
             observation = outcome.last_value
         return observation
 
-    def _send(self, command: Command) -> WhatsminerError | None:
-        """Send one command. The error of a sent write whose reply was lost or unreadable is returned (to be verified by reading back); other errors raise."""
+    def _send(self, command: Command) -> tuple[bool, WhatsminerError | None]:
+        """Send one command: whether the miner confirmed it (a success reply), and the error of a sent write whose reply was lost.
+
+        A lost or unreadable reply is returned (the effect is verified by reading back); other
+        errors raise. Mode commands get no reply by design: neither confirmed nor lost.
+        """
         try:
-            self.client.privileged(command.name, expect_reply=command.expect_reply, **command.parameters)
+            reply = self.client.privileged(command.name, expect_reply=command.expect_reply, **command.parameters)
         except WhatsminerError as error:
             if write_outcome_unknown(error, command.name):
-                return error
+                return False, error
             raise self._send_failure(command, error) from None
-        return None
+        return reply is not None, None
 
     # --- messages --------------------------------------------------------------------------
 
-    def _miner(self) -> str:
-        host = f"[{self.client.host}]" if ":" in str(self.client.host) else self.client.host
-        return f"Whatsminer {host}:{self.client.port}"
+    def miner_name(self) -> str:
+        """``Whatsminer host:port`` for messages."""
+        return f"Whatsminer {miner_address(str(self.client.host), self.client.port)}"
 
     @staticmethod
     def _seen(observation: Observation | None) -> str:
@@ -404,20 +473,30 @@ class PowerTask:
         miner = {"host": error.host, "port": error.port, "command": error.command, "code": error.code}
         return ModuleFailure(message, miner=miner, **self._details())
 
-    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: PollOutcome, lost_reply: WhatsminerError | None) -> ModuleFailure:
-        """The failure of a wait that ended without the wanted state; ``changed`` from what the miner showed."""
+    def _timeout_failure(self, command: Command, expected: dict[str, Any], outcome: PollOutcome, lost_reply: WhatsminerError | None,
+                         confirmed: bool) -> ModuleFailure:
+        """The failure of a wait that ended without the wanted state.
+
+        ``changed`` is true when the miner confirmed the command (it accepted the write, which may
+        show later), when an earlier command was verified, when no read succeeded (unknown), or
+        when the miner shows other settings than before.
+        """
+        if confirmed:
+            what = (f"accepted {command.name} (it confirmed the command), but did not show the wanted state within wait_timeout "
+                    f"({self.wait_timeout:g} s): the write was accepted but is not seen yet, so the task reports a change")
+        else:
+            what = f"did not show the wanted state within wait_timeout ({self.wait_timeout:g} s) after {command.name}"
         message = (
-            f"{self._miner()} did not show the wanted state within wait_timeout ({self.wait_timeout:g} s) after {command.name}. "
-            f"Sent: {self._sent_names()}. Wanted: {describe(expected)}. Last seen: {self._seen(outcome.last_value)}. "
-            f"Last error: {outcome.last_error or 'none'}. "
+            f"{self.miner_name()} {what}. Sent: {self._sent_names()}. Wanted: {describe(expected)}. "
+            f"Last seen: {self._seen(outcome.last_value)}. Last error: {outcome.last_error or 'none'}. "
         )
         if lost_reply is not None:
             message += f"The reply to {command.name} was lost, so it may not have run: {lost_reply} "
-        message += "Raise wait_timeout if btminer needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power)."
+        message += ("Run the task again once the miner has applied the change (it then reports ok), raise wait_timeout if btminer "
+                    "needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power).")
         last_seen = outcome.last_value.settings() if outcome.last_value else None
-        # Every command before this one was verified; this one changed something if the miner
-        # shows other settings than before (unknown when no read succeeded: then it may have).
-        changed = len(self.sent) > 1 or last_seen is None or self.before is None or last_seen != self.before.settings()
+        changed = (confirmed or len(self.sent) > 1 or last_seen is None or self.before is None
+                   or last_seen != self.before.settings())
         return ModuleFailure(message, **self._details(wanted=dict(expected), last_seen=last_seen, changed=changed))
 
 
@@ -434,12 +513,15 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
     try:
         commands = plan_commands(before, task.wanted)
     except ModuleFailure as failure:
-        failure.details.setdefault("before", before.settings())
-        raise
+        raise ModuleFailure(f"{task.miner_name()}: {failure.message}", **{"before": before.settings(), **failure.details}) from None
     after = before.settings()
     verified = True
+    uncertain: list[str] = []
     if commands and check_mode:
         after, verified = predicted_settings(before, commands), False
+        uncertain = uncertainties(before, commands)
+        if before.max_power_limit_w is None:  # the range of watts is unknown: say so where it shows
+            task.warnings.extend(f"{task.miner_name()}: check mode cannot know: {note}" for note in uncertain)
     elif commands:
         observation = task.apply(commands)
         if observation is None:
@@ -453,6 +535,8 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
         "commands": [command.as_result() for command in commands],
         "verified": verified,
     }
+    if check_mode:
+        result["uncertain"] = uncertain
     if task.warnings:
         result["warnings"] = task.warnings
     if diff:

@@ -7,8 +7,8 @@ Note that this module util is PRIVATE to the collection. It can have breaking ch
 The facts, pools and power logic talk to a miner through the interface of the API 2 client
 (``_client.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
 ``privileged(command, **params)`` with the API 2 command names, the replies shaped as API 2
-replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies`` and
-``joinable_commands``. Two classes here let the same logic run on API 3 firmware:
+replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
+``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the requests of a block). Two classes here let the same logic run on API 3 firmware:
 
 * ``Api3Adapter`` presents a ``WhatsminerV3Client`` through that interface. A read of API 2
   commands becomes the fewest API 3 reads that carry the same information (one
@@ -39,7 +39,7 @@ salt once and signs every write with it (API 3 has no token to request per comma
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ContextManager, Iterable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
@@ -179,6 +179,10 @@ class Api3Adapter:
             )
         return self.client.privileged(API3_WRITE_COMMANDS[command], WRITE_PARAMS[command](params), expect_reply=expect_reply)
 
+    def time_limit(self, seconds: float) -> ContextManager[None]:
+        """``Transport.time_limit`` of the API 3 client."""
+        return self.client.time_limit(seconds)
+
     @property
     def connections_opened(self) -> int:
         """TCP connections opened to the API 3 port."""
@@ -266,6 +270,14 @@ class MinerSession:
     def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
         """``privileged`` of the chosen client (API 2 command names on both APIs)."""
         return self._connected().privileged(command, expect_reply=expect_reply, **params)
+
+    def time_limit(self, seconds: float) -> ContextManager[None]:
+        """``time_limit`` of the chosen client: every request inside the block ends within ``seconds``.
+
+        The first contact (the ``auto`` probe) is made here when it has not happened yet, and is
+        bounded only by ``timeout`` and ``retries``; the bounded waits come after reads, so it has.
+        """
+        return self._connected().time_limit(seconds)
 
     @property
     def port(self) -> int:

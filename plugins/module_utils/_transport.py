@@ -17,14 +17,18 @@ length-prefixed frame. Everything else is here, once:
   ``MinerTimeoutError``, ``MinerRestartingError``), naming the miner, the command and whether the
   request may have reached the miner;
 * the counters ``connections_opened`` and ``commands_sent`` (``tokens_requested`` is counted by the
-  subclass that requests tokens).
+  subclass that requests tokens);
+* ``time_limit``: a deadline for everything sent inside a block (the reads of a bounded wait), so
+  that connect, reply waits and retries all end by it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import socket
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     MinerConnectionError,
@@ -78,6 +82,8 @@ class Transport:
         connections_opened: TCP connections established so far.
         tokens_requested: Token (API 2) or salt (API 3) requests made so far.
         commands_sent: Command names sent, one entry per request on the wire (no parameters).
+        deadline: ``time.monotonic()`` value by which every exchange must end (``None``: only
+            ``timeout`` and ``retries`` bound them); set with ``time_limit``.
     """
 
     def __init__(
@@ -107,6 +113,26 @@ class Transport:
         self.connections_opened = 0
         self.tokens_requested = 0
         self.commands_sent: list[str] = []
+        self.deadline: float | None = None
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Inside the block, every exchange ends within ``seconds`` from now (an outer limit still applies).
+
+        Each attempt's connect and reply waits are cut to the time left, no retry starts once it
+        is spent, and a request that finds no time left is not sent (``MinerTimeoutError``).
+        """
+        outer = self.deadline
+        deadline = time.monotonic() + max(float(seconds), 0.0)
+        self.deadline = deadline if outer is None else min(outer, deadline)
+        try:
+            yield
+        finally:
+            self.deadline = outer
+
+    def _time_left(self) -> float | None:
+        """Seconds until ``deadline``, in whole hundredths (``None`` without a deadline); messages then show ``0.19 s``."""
+        return None if self.deadline is None else math.floor((self.deadline - time.monotonic()) * 100) / 100
 
     def reply_wait(self, expect_reply: bool) -> float:
         """Seconds to wait for a reply: ``timeout``, or at most ``no_reply_wait`` when none may come."""
@@ -131,21 +157,30 @@ class Transport:
         """
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
+            left = self._time_left()
+            if left is not None and left <= 0:
+                raise MinerTimeoutError("the time allowed for this wait ran out before the request could be sent", timeout=0.0,
+                                        host=self.host, port=self.port, command=command, request_sent=False, write=False)
+            attempt_wait = wait if left is None else min(wait, left)
+            connect_timeout = self.timeout if left is None else min(self.timeout, left)
             try:
-                return self._exchange(command, payload, wait)
+                return self._exchange(command, payload, attempt_wait, connect_timeout)
             except ExchangeFailure as failure:
                 safe_to_retry = failure.retryable and (idempotent or not failure.request_sent)
-                if not safe_to_retry or attempt == attempts:
-                    raise self._connection_error(failure, command, attempt, wait, write=not idempotent if write is None else write) from failure
+                left = self._time_left()
+                out_of_time = left is not None and left <= self.retry_delay
+                if not safe_to_retry or attempt == attempts or out_of_time:
+                    raise self._connection_error(failure, command, attempt, (attempt_wait, connect_timeout),
+                                                 write=not idempotent if write is None else write) from failure
             time.sleep(self.retry_delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -----------------------------------------------------------------------------------------
     # One exchange
 
-    def _exchange(self, command: str, payload: bytes, wait: float) -> Any:
-        """One connection: connect, send ``payload``, receive the reply (at most ``wait`` seconds)."""
-        sock = self._connect()
+    def _exchange(self, command: str, payload: bytes, wait: float, connect_timeout: float | None = None) -> Any:
+        """One connection: connect (within ``connect_timeout``, default ``timeout``), send ``payload``, receive the reply (at most ``wait`` seconds)."""
+        sock = self._connect(self.timeout if connect_timeout is None else connect_timeout)
         with sock:
             self.commands_sent.append(command)
             try:
@@ -156,27 +191,29 @@ class Transport:
                 raise ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
             return self._receive_reply(sock, command, wait)
 
-    def _connect(self) -> socket.socket:
-        """A new connection to the miner, or the ``ExchangeFailure`` saying why there is none."""
+    def _connect(self, timeout: float) -> socket.socket:
+        """A new connection to the miner within ``timeout`` seconds, or the ``ExchangeFailure`` saying why there is none."""
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            sock = socket.create_connection((self.host, self.port), timeout=timeout)
         except socket.gaierror as exc:
             raise ExchangeFailure(f"cannot resolve the host name ({exc.strerror})", request_sent=False, retryable=False) from exc
         except ValueError as exc:  # e.g. an IDNA label longer than 63 characters, an embedded NUL
             raise ExchangeFailure(f"the host is not a valid address or host name ({exc})", request_sent=False, retryable=False) from exc
         except socket.timeout as exc:
-            raise ExchangeFailure(f"no connection within {self.timeout:g} s", request_sent=False, timed_out=True) from exc
+            raise ExchangeFailure(f"no connection within {timeout:g} s", request_sent=False, timed_out=True) from exc
         except OSError as exc:
             raise ExchangeFailure(f"cannot connect ({exc.strerror or exc})", request_sent=False) from exc
         self.connections_opened += 1
         return sock
 
-    def _connection_error(self, failure: ExchangeFailure, command: str, attempts: int, wait: float, *, write: bool) -> MinerConnectionError:
-        """The public error for the last failed attempt."""
+    def _connection_error(self, failure: ExchangeFailure, command: str, attempts: int, waits: tuple[float, float], *,
+                          write: bool) -> MinerConnectionError:
+        """The public error for the last failed attempt (``waits``: its reply wait and connect timeout)."""
+        wait, connect_timeout = waits
         reason = failure.reason + (f" ({attempts} attempts)" if attempts > 1 else "")
         context: dict[str, Any] = {"host": self.host, "port": self.port, "command": command, "request_sent": failure.request_sent, "write": write}
         if failure.btminer_down:
             return MinerRestartingError(reason, code=failure.code, miner_message=failure.miner_message, **context)
         if failure.timed_out:
-            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else self.timeout, **context)
+            return MinerTimeoutError(reason, timeout=wait if failure.request_sent else connect_timeout, **context)
         return MinerConnectionError(reason, **context)

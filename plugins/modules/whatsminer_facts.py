@@ -57,9 +57,13 @@ notes:
     else 1 minute, else real time). Above zero is mining, zero is not. Only when the C(summary) does not
     answer (btminer restarting) does the 2.x C(mineroff) flag decide. The firmware's own flag is in
     RV(ansible_facts.whatsminer_status.mining_flag).
-  - B(Power limit.) Firmware reports "no limit" in several ways (V(99999), V(2147483647), V(0) or an
-    empty string); all of them become V(null) in RV(ansible_facts.whatsminer_status.power_limit_w).
-    C(status.power_limit_set) (2024 firmware) takes precedence over the C(summary) field C(Power Limit).
+  - B(Power limit.) Firmware reports "no limit" in several ways (V(99999), V(2147483647), V(0));
+    all of them become V(null) in RV(ansible_facts.whatsminer_status.power_limit_w).
+    C(status.power_limit_set) (2024 firmware) takes precedence over the C(summary) field C(Power Limit)
+    when it has a value. An empty C(status.power_limit_set) reports nothing, so C(Power Limit), the
+    effective limit, decides as on older firmware. On API 3 an empty C(power-limit-set) means no limit.
+  - B(Power mode.) The mode btminer reports in C(summary) (C(Power Mode)) decides; C(status.power_mode)
+    only when the C(summary) does not say (API 3: C(get.miner.setting)).
   - A command the firmware does not know (code 14) or rejects only leaves the facts that need it
     V(null), with a warning. Commands that 1.x firmware is known not to have (C(get_miner_info),
     C(get_error_code)) are not asked for, so their facts are V(null) without a warning.

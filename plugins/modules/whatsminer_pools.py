@@ -16,9 +16,12 @@ description:
     a URL or a user differs (or when O(update_password=always)).
   - After a write, reads the pools back until the miner shows what was sent (at most
     O(verify_timeout) seconds) and fails, naming what was sent and what the miner showed, if it
-    does not.
-  - Writing needs the admin password (O(password)) and the miner's write API; reading does not, so
-    a run that changes nothing, and check mode, never request an API token.
+    does not. When the miner had confirmed the write, that failure has C(changed=true): the miner
+    took the pools and may show them a little later, so run the task again (it then reports ok)
+    or raise O(verify_timeout).
+  - Writing needs the password of the account that changes the miner (O(password)) and the
+    miner's write API; reading does not, so a run that changes nothing, and check mode, never
+    request an API token.
 author:
   - hashfarm maintainers (@hashfarm)
 options:
@@ -69,7 +72,9 @@ options:
     description:
       - How many seconds to wait after a write for the miner to show the pools that were sent.
         The pools are read every half second.
-      - Raise it for firmware that restarts btminer to apply pools.
+      - A deadline: each read is given only the time left (connect, reply and retries included,
+        whatever O(timeout) and O(retries) say), so the wait never outlasts it.
+      - Raise it for firmware that restarts btminer or applies pools some seconds after the write.
     type: float
     default: 10
 extends_documentation_fragment:
@@ -111,8 +116,10 @@ notes:
     output. A very short password given explicitly, such as V(x), therefore shows as V(********)
     wherever it occurs in returned URLs and users. Leave O(pools[].password) out to send V(x)
     without that effect.
-  - Errors of the miner (write API disabled, wrong admin password, token limit, command
+  - Errors of the miner (write API disabled, wrong password, token limit, command
     rejected) fail the task with a message that says what to do.
+  - B(Duration.) The read before the write is bounded by O(timeout) and O(retries), the write (with
+    its token) by O(timeout) per request, and the verification by O(verify_timeout).
   - B(Lost replies.) When the reply to C(update_pools) is lost after the miner received the
     command (it timed out, was cut, reset or garbled), the miner may have applied it, so the
     pools are read back; the task reports a change, with a warning, only when the miner shows
@@ -168,7 +175,9 @@ pools:
     - The pools after the run, as the miner shows them, ordered by slot. Passwords are never
       returned (the miner does not report them).
     - In check mode, the pools a real run would leave.
-  returned: success
+    - When the miner did not show the pools sent within O(verify_timeout), the pools it showed last
+      (V(null) when no read succeeded).
+  returned: success, and when the pools sent did not show in time
   type: list
   elements: dict
   contains:
@@ -186,7 +195,7 @@ pools:
       sample: hashfarm.miner-001
 before:
   description: The pools before the run, as the miner showed them, with the same fields as RV(pools).
-  returned: success
+  returned: success, and when the pools sent did not show in time
   type: list
   elements: dict
   sample: [{slot: 1, url: "stratum+tcp://old.pool.example.com:3333", user: hashfarm.miner-001}]
@@ -194,10 +203,20 @@ commands:
   description:
     - The write commands sent to the miner (in check mode, those a real run would send).
       Names only, never parameters.
-  returned: success
+  returned: success, and when the pools sent did not show in time
   type: list
   elements: str
   sample: [update_pools]
+expected:
+  description:
+    - The pools that were sent, with the same fields as RV(pools), when the miner did not show them
+      within O(verify_timeout). The task then failed; it has C(changed=true) when the miner had
+      confirmed the write (it may show them later) and, after a lost reply, when the miner shows
+      other pools than before.
+  returned: when the pools sent did not show in time
+  type: list
+  elements: dict
+  sample: [{slot: 1, url: "stratum+tcp://btc.pool.example.com:3333", user: hashfarm.miner-001}]
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module

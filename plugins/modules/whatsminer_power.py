@@ -17,7 +17,8 @@ description:
     miner that already is in the wanted state gets no command at all and no API token is requested.
   - After each command the module polls the miner until it answers and shows the wanted state, so
     the next task finds a miner that really is in that state. See O(wait) and O(wait_timeout).
-  - Changes need the admin password (O(password)) and the miner's write API switched on.
+  - Changes need the password of the account that changes the miner (O(password)) and the miner's
+    write API switched on.
 author:
   - hashfarm maintainers (@hashfarm)
 options:
@@ -36,7 +37,9 @@ options:
     description:
       - The power mode. Sends C(set_low_power), C(set_normal_power) or C(set_high_power).
       - The miner sends no reply to these commands and restarts btminer, so the module verifies
-        the mode by reading it back once btminer answers again.
+        the mode by reading it back once btminer answers again. The mode btminer reports (C(summary)
+        C(Power Mode)) decides, so firmware that takes the new mode without a visible restart is
+        verified as soon as it shows it.
     type: str
     choices: [low, normal, high]
   power_limit:
@@ -44,10 +47,16 @@ options:
       - The power limit in watts, from 1 to 99998, or V(99999) to remove the limit (the value the
         protocol defines for that). Sends C(adjust_power_limit), after which btminer restarts.
       - Other values (V(0), negative ones, more than V(99999)) are rejected before anything is sent.
-      - Each model allows only its own range (for example 1600 to 3600 W). The miner refuses a value
-        outside that range; the task then fails with the miner's own message and nothing changes.
-      - B(Firmware that reports the limit setting) (2024 firmware, C(status.power_limit_set)) compares,
-        sets and removes the limit exactly.
+      - Each model allows only its own range (for example 1600 to 3600 W). Firmware that reports the
+        limit setting shows its maximum while no limit is set (the effective limit in C(summary)); a
+        value above it fails the task before anything is sent, in check mode too. Otherwise the
+        miner refuses a value outside its range when it is sent; the task then fails with the
+        miner's own message. The limit is sent before a mode change, so such a refusal leaves the
+        mode as it was. Check mode lists in RV(uncertain) what it cannot know about the value.
+      - B(Firmware that reports the limit setting) (2024 firmware, C(status.power_limit_set); API 3
+        C(power-limit-set)) compares, sets and removes the limit exactly. An empty
+        C(status.power_limit_set) reports no setting: then C(summary) C(Power Limit) decides, as on
+        older firmware.
       - B(1.x and 2.0.x firmware) report only the effective limit (C(summary) C(Power Limit)), which
         is the model's factory maximum when no lower limit is set. There a limit in watts is
         compared with the effective limit, so asking for the factory maximum on a miner without
@@ -69,9 +78,12 @@ options:
     description:
       - How many seconds each wait may last, at most 3600. A wait follows every command (see O(wait))
         and, when btminer is restarting as the task starts, precedes the first read of the state.
-      - Reads while waiting start 0.5 seconds apart and spread out to 2 seconds apart. A read that is
-        already under way when the time is up still ends (within O(timeout) per try).
-      - When the time is up the task fails with the commands sent, the state last seen and the last error.
+      - Reads while waiting start 0.5 seconds apart and spread out to 2 seconds apart.
+      - A deadline: each read is given only the time left (connect, reply and retries included,
+        whatever O(timeout) and O(retries) say), so no wait outlasts it.
+      - When the time is up the task fails with the commands sent, the state last seen and the last
+        error. It has C(changed=true) when the miner confirmed the last command (it may show it
+        later: run the task again) or showed other settings than before.
     type: float
     default: 300
 extends_documentation_fragment:
@@ -89,10 +101,12 @@ attributes:
     details: Shows V(mining), V(mode) and V(power_limit_w) before and after.
 notes:
   - B(Order of the commands.) When several settings change in one task they are applied in this
-    order, waiting after each one until the miner shows it. C(power_on) first, then the power mode,
-    then the power limit, and C(power_off) last. Mode and limit changes restart btminer, and are
+    order, waiting after each one until the miner shows it. C(power_on) first, then the power limit,
+    then the power mode, and C(power_off) last. Mode and limit changes restart btminer, and are
     thus applied while the miner runs (as other clients do too); a miner that must end stopped is
     stopped only after its last restart, so that no restart leaves it in a state nobody asked for.
+    The limit comes before the mode because the miner may refuse a limit: refused first, it leaves
+    nothing half applied.
     When mining is neither turned on nor off, mode and limit changes are sent to the miner as it is
     (also to a stopped miner, which stays stopped).
   - B(How "mining" is decided.) As in M(hashfarm.whatsminer.whatsminer_facts), when the C(summary)
@@ -101,13 +115,16 @@ notes:
     moment; the module waits that out.
   - B(Power limit.) The same "no limit" values as in M(hashfarm.whatsminer.whatsminer_facts)
     (V(99999), V(2147483647), V(0), empty) read as no limit, shown as V(null) in RV(before) and RV(after).
-  - B(Errors.) A disabled write API, a wrong admin password, the miner's token limit and a refused
+  - B(Errors.) A disabled write API, a wrong password, the miner's token limit and a refused
     command end the task with an actionable message. When commands were already applied before a
     failure the message says which ones, and the result has C(changed=true) and RV(commands).
     When the reply to a command is lost after the miner received it (it timed out, was cut, reset
     or garbled), the module reads the miner back, also with O(wait=false), and reports the change,
     with a warning, only when the miner shows it.
-  - A changed run requests one API token for all its commands; the admin password never appears in the output.
+  - B(Duration.) Each command waits at most O(timeout) for its reply (a power mode command at most 3
+    seconds, as the miner does not answer it), and each wait after it at most O(wait_timeout). The
+    reads before the first command are bounded by O(timeout) and O(retries).
+  - A changed run requests one API token for all its commands; the password never appears in the output.
 seealso:
   - module: hashfarm.whatsminer.whatsminer_facts
 """
@@ -196,8 +213,8 @@ commands:
   returned: success, and on failures after a command was sent
   type: list
   elements: dict
-  sample: [{"command": "power_on", "parameters": {}}, {"command": "set_low_power", "parameters": {}},
-           {"command": "adjust_power_limit", "parameters": {"power_limit": "3000"}}]
+  sample: [{"command": "power_on", "parameters": {}}, {"command": "adjust_power_limit", "parameters": {"power_limit": "3000"}},
+           {"command": "set_low_power", "parameters": {}}]
   contains:
     command:
       description: The API command.
@@ -210,6 +227,17 @@ verified:
   returned: success
   type: bool
   sample: true
+uncertain:
+  description:
+    - In check mode, what the prediction cannot know, one text per item (empty when nothing).
+    - A power limit to set is listed, as the miner reports at most the maximum of its model (then
+      only the minimum is unknown) and on older firmware neither. When the maximum is unknown, the
+      text is also a warning.
+  returned: check mode
+  type: list
+  elements: str
+  sample: ["power_limit 3000 W: within the maximum this miner shows (3600 W), but the miner does not report the minimum of its model,
+            so a value below that minimum would be refused only when it is sent"]
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module

@@ -16,6 +16,7 @@ from .faults import Fault
 BTMINER_DOWN_REPLIES = ("message", "refuse", "reset", "close")
 BTMINEROFF_REPORTS = ("always-true", "state")
 HOSTNAME_APPLY = ("reboot", "immediate")
+POWER_LIMIT_SET_REPORTS = ("value", "empty")
 
 
 @dataclass
@@ -29,7 +30,14 @@ class MinerConfig:
     ``refuse`` (the listener is closed for the window, so every connection is refused),
     ``reset`` (TCP reset after the request) or ``close`` (closed without a reply).
     ``pools_apply_restart``: update_pools restarts btminer after replying, as firmware does that
-    restarts the mining program to apply new pools.
+    restarts the mining program to apply new pools. ``power_mode_restart``: a power mode change
+    (``set_*_power``, ``set.miner.power_mode``) restarts btminer; ``False`` applies it without a
+    visible restart (summary shows the new mode at once, Elapsed keeps counting), as firmware the
+    references allow does. ``power_apply_delay_s``: a power mode or power limit change is
+    confirmed at once (API 2 ``set_*_power`` still without a reply) and taken, with its restart,
+    that many seconds later. ``power_limit_set_report``: ``value`` (status ``power_limit_set`` shows
+    the limit, or ``no_power_limit_report``) or ``empty`` (it is always ``""`` while summary's
+    ``Power Limit`` shows the limit; port-4028 ``status`` only).
     """
 
     idle_timeout_s: float = 10.0
@@ -41,6 +49,9 @@ class MinerConfig:
     btminer_down_reply: str = "message"
     pools_apply_delay_s: float = 0.0
     pools_apply_restart: bool = False
+    power_mode_restart: bool = True
+    power_apply_delay_s: float = 0.0
+    power_limit_set_report: str = "value"
     write_locked_code: int = 45
     join_error_code: int = 14
     encrypt_token_errors: bool = False
@@ -61,7 +72,12 @@ class MinerConfig:
             raise ValueError(f"btmineroff_report must be one of {BTMINEROFF_REPORTS}")
         if self.hostname_apply not in HOSTNAME_APPLY:
             raise ValueError(f"hostname_apply must be one of {HOSTNAME_APPLY}")
-        for name in ("idle_timeout_s", "token_expiry_s", "restart_seconds", "reboot_seconds", "pools_apply_delay_s"):
+        if self.power_limit_set_report not in POWER_LIMIT_SET_REPORTS:
+            raise ValueError(f"power_limit_set_report must be one of {POWER_LIMIT_SET_REPORTS}")
+        for name in ("pools_apply_restart", "power_mode_restart"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+        for name in ("idle_timeout_s", "token_expiry_s", "restart_seconds", "reboot_seconds", "pools_apply_delay_s", "power_apply_delay_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.tokens_per_ip < 1 or self.max_token_ips < 1:

@@ -283,6 +283,7 @@ class SimMiner:
             when=int(now),
             btmineroff_report=config.btmineroff_report if config.btmineroff_report is not None else profile.btmineroff_report,
             no_power_limit_report=config.no_power_limit_report if config.no_power_limit_report is not None else profile.no_power_limit_report,
+            power_limit_set_report=config.power_limit_set_report,
         )
 
     def record(self, peer: str, command: str, code: int | None, *, encrypted: bool, replied: bool, api: int = 2) -> None:
@@ -312,6 +313,25 @@ class SimMiner:
             self._state.apply({"pools": slots})
         if self._config.pools_apply_restart:
             self.begin_btminer_restart()
+
+    def apply_power_mode(self, mode: str) -> None:
+        """Take a new power mode, after ``power_apply_delay_s``: restarting btminer, or without a restart (``power_mode_restart`` off)."""
+        self._apply_power_setting({"power_mode": mode}, restart=self._config.power_mode_restart)
+
+    def apply_power_limit(self, watts: int | None) -> None:
+        """Take a new power limit (``None``: none), after ``power_apply_delay_s``, restarting btminer."""
+        self._apply_power_setting({"power_limit_w": watts}, restart=True)
+
+    def _apply_power_setting(self, changes: dict[str, Any], *, restart: bool) -> None:
+        def apply() -> None:
+            self._state.apply(changes)
+            if restart:
+                self.begin_btminer_restart()
+        delay = self._config.power_apply_delay_s
+        if delay > 0:
+            self.call_later(delay, apply)
+        else:
+            apply()
 
     def begin_btminer_restart(self) -> None:
         """btminer restarts: cgminer-backed reads are unavailable for ``restart_seconds``."""

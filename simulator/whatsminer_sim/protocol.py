@@ -368,23 +368,18 @@ class RequestHandler:
         return WriteResult()
 
     def _set_power_mode(self, mode: str) -> WriteResult:
-        """set_low/normal/high_power: apply, restart btminer, never reply."""
-        self.miner.live_state.apply({"power_mode": mode})
-        self.miner.begin_btminer_restart()
+        """set_low/normal/high_power: apply, restart btminer (unless ``power_mode_restart`` is off), never reply."""
+        self.miner.apply_power_mode(mode)
         return WriteResult(reply=False)
 
     def _adjust_power_limit(self, params: Mapping[str, Any]) -> WriteResult:
         limit = _int_param(params, "power_limit", 0, 99999)
         model = self.miner.model_spec
-        if limit == 99999:
-            self.miner.live_state.apply({"power_limit_w": None})
-        elif limit > model.max_power_limit_w:
+        if limit > model.max_power_limit_w and limit != 99999:
             raise CommandError(132, f"power_limit {limit} W is above the maximum {model.max_power_limit_w} W of {model.name} (99999 removes the limit)")
-        elif limit < model.min_power_limit_w:
+        if limit < model.min_power_limit_w:
             raise CommandError(132, f"power_limit {limit} W is below the minimum {model.min_power_limit_w} W of {model.name}")
-        else:
-            self.miner.live_state.apply({"power_limit_w": limit})
-        self.miner.begin_btminer_restart()
+        self.miner.apply_power_limit(None if limit == 99999 else limit)
         return WriteResult()
 
     def _reboot(self, params: Mapping[str, Any]) -> WriteResult:

@@ -76,6 +76,7 @@ class ReplyContext:
     when: int
     btmineroff_report: str
     no_power_limit_report: str
+    power_limit_set_report: str = "value"
 
 
 def daemon_reply(code: int, msg: Any, when: int, description: str, success: bool = True) -> dict[str, Any]:
@@ -262,6 +263,13 @@ def joined_reply(commands: Sequence[str], ctx: ReplyContext) -> dict[str, Any]:
     return reply
 
 
+def _power_limit_set(ctx: ReplyContext) -> str:
+    """``status.power_limit_set``: the limit, the no-limit text, or always ``""`` (``power_limit_set_report: empty``)."""
+    if ctx.power_limit_set_report == "empty":
+        return ""
+    return str(ctx.state.power_limit_w) if ctx.state.power_limit_w is not None else ctx.no_power_limit_report
+
+
 def status_msg(ctx: ReplyContext) -> dict[str, str]:
     """Msg of ``status`` for the profile's generation."""
     state, profile = ctx.state, ctx.profile
@@ -277,7 +285,7 @@ def status_msg(ctx: ReplyContext) -> dict[str, str]:
         "mineroff_time": state.mineroff_time,
         "FirmwareVersion": profile.fw_version,
         "power_mode": state.power_mode if profile.status_reports_power_mode else "",
-        "power_limit_set": str(state.power_limit_w) if state.power_limit_w is not None else ctx.no_power_limit_report,
+        "power_limit_set": _power_limit_set(ctx),
         "hash_percent": (str(state.power_pct) if state.power_pct is not None else "0") if profile.status_reports_hash_percent else "",
     }
     return select(profile.layouts["status"], values, profile)

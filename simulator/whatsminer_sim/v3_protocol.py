@@ -324,22 +324,17 @@ class RequestHandler:
         del key
         limit = _int_value(self._require(param), *POWER_LIMIT_RANGE, what="power limit")
         model = self.miner.model_spec
-        if limit == NO_POWER_LIMIT:
-            self.miner.live_state.apply({"power_limit_w": None})
-        elif limit > model.max_power_limit_w:
+        if limit > model.max_power_limit_w and limit != NO_POWER_LIMIT:
             raise _invalid(f"power limit {limit} W is above the maximum {model.max_power_limit_w} W of {model.name} ({NO_POWER_LIMIT} removes the limit)")
-        elif limit < model.min_power_limit_w:
+        if limit < model.min_power_limit_w:
             raise _invalid(f"power limit {limit} W is below the minimum {model.min_power_limit_w} W of {model.name}")
-        else:
-            self.miner.live_state.apply({"power_limit_w": limit})
-        self.miner.begin_btminer_restart()
+        self.miner.apply_power_limit(None if limit == NO_POWER_LIMIT else limit)
         return False
 
     def _set_power_mode(self, param: Any, key: bytes) -> bool:
         del key
         mode = _choice(self._require(param), ("low", "normal", "high"), "power mode")
-        self.miner.live_state.apply({"power_mode": mode})
-        self.miner.begin_btminer_restart()
+        self.miner.apply_power_mode(mode)
         return False
 
     def _set_service(self, param: Any, key: bytes) -> bool:

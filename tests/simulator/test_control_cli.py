@@ -62,6 +62,9 @@ def test_control_api(start_fleet: Callable[..., Fleet]) -> None:
     status, body = http("POST", f"{base}/miners/miner-002/reset", {"clear_log": True})
     assert status == 200 and body["state"]["mining"] is True and body["config"]["faults"] == []
     assert miner.log == []
+    status, body = http("PATCH", f"{base}/miners/miner-002", {"config": {"power_mode_restart": False, "power_limit_set_report": "empty"}})
+    assert status == 200 and (body["config"]["power_mode_restart"], body["config"]["power_limit_set_report"]) == (False, "empty")
+    assert http("PATCH", f"{base}/miners/miner-002", {"config": {"power_limit_set_report": "never"}})[0] == 400
     http("PATCH", f"{base}/miners/miner-001", {"config": {"refuse_connections": True}})
     assert not fleet.miner("miner-001").listening
     assert not fleet.shutdown_requested.is_set()

@@ -52,6 +52,40 @@ def test_power_mode_drops_without_reply_and_restarts_btminer(start_fleet: Callab
     assert (entry.command, entry.code, entry.replied, entry.encrypted) == (f"set_{mode}_power", None, False, True)
 
 
+def test_power_mode_without_a_visible_restart(start_fleet: Callable[..., Fleet]) -> None:
+    """power_mode_restart false: the mode shows at once in summary and status, btminer keeps running (issue 14, item 11)."""
+    miner = start_fleet(profiles="2024", config={"power_mode_restart": False}).miners[0]
+    elapsed_before = read(miner, "summary")["SUMMARY"][0]["Elapsed"]
+    assert PrivilegedClient(miner).raw("set_low_power") == b""
+    assert miner.btminer_running()
+    values = read(miner, "summary")["SUMMARY"][0]
+    assert values["Power Mode"] == "Low" and values["Elapsed"] >= elapsed_before
+    assert read(miner, "status")["Msg"]["power_mode"] == "low"
+
+
+def test_power_settings_apply_with_delay(start_fleet: Callable[..., Fleet]) -> None:
+    """power_apply_delay_s: adjust_power_limit is confirmed at once, taken (and btminer restarted) later."""
+    miner = start_fleet(profiles="2024", config={"power_apply_delay_s": 0.3}).miners[0]
+    assert PrivilegedClient(miner).call("adjust_power_limit", power_limit="3000")["Code"] == 131
+    assert miner.state.power_limit_w is None and miner.btminer_running()
+    wait_for(lambda: miner.state.power_limit_w == 3000, timeout=3.0)
+    assert PrivilegedClient(miner).call("adjust_power_limit", power_limit="9000")["Code"] == 132  # refused at once, as before
+
+
+def test_power_limit_set_reported_empty(start_fleet: Callable[..., Fleet]) -> None:
+    """power_limit_set_report empty: status.power_limit_set is "" while summary shows the limit (issue 14, item 11)."""
+    miner = start_fleet(profiles="2024", config={"power_limit_set_report": "empty"}).miners[0]
+    miner.set_state(power_limit_w=3000)
+    assert read(miner, "status")["Msg"]["power_limit_set"] == ""
+    assert read(miner, "summary")["SUMMARY"][0]["Power Limit"] == 3000
+    miner.configure(power_limit_set_report="value")
+    assert read(miner, "status")["Msg"]["power_limit_set"] == "3000"
+    with pytest.raises(ValueError, match="power_limit_set_report must be one of"):
+        miner.configure(power_limit_set_report="sometimes")
+    with pytest.raises(ValueError, match="power_mode_restart must be true or false"):
+        miner.configure(power_mode_restart="no")
+
+
 @pytest.mark.parametrize("down_reply", ["close", "reset", "refuse"])
 def test_btminer_down_reply_variants(start_fleet: Callable[..., Fleet], down_reply: str) -> None:
     """During a btminer restart reads can also be closed, reset or refused."""

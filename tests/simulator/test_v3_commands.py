@@ -409,3 +409,11 @@ def test_pools_apply_restart(v3_miner: Any) -> None:
     assert WriterV3(v3_miner).call("set.miner.pools", pools, encrypt_param=True)["code"] == 0
     assert not v3_miner.btminer_running()
     wait_for(v3_miner.btminer_running, timeout=5)
+
+
+def test_power_mode_without_a_visible_restart(v3_miner: Any) -> None:
+    """power_mode_restart false: set.miner.power_mode applies without a btminer restart (issue 14, item 11)."""
+    v3_miner.configure(power_mode_restart=False)
+    assert WriterV3(v3_miner).call("set.miner.power_mode", "low")["code"] == 0
+    assert v3_miner.btminer_running()
+    assert get(v3_miner, "get.miner.setting")["msg"]["power-mode"] == "low"

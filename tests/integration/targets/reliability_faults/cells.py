@@ -170,7 +170,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("quirk truncated", for_all(Setup(faults=(rule("quirk", quirk="truncated"),))),
           {FACTS: Expected("ok+warning", "was cut off"), POOLS: Expected("failed", "was cut off"), POWER: Expected("failed", "was cut off")}),
     code_fault(14, "code 14", "does not know 'status'"),
-    code_fault(23, "admin password is wrong", "code 23"),
+    code_fault(23, "password given to the module is wrong", "code 23"),
     code_fault(45, "write API is disabled", "write API is disabled"),
     code_fault(132, "code 132", "code 132"),
     Fault("code 135, token expired mid-task",
@@ -183,7 +183,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("write API disabled", for_all(Setup(state={"write_api_enabled": False})),
           {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "admin password is wrong"), POWER: Expected("failed", "admin password is wrong")}),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"), POWER: Expected("failed", "password given to the module is wrong")}),
     Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
 
@@ -201,7 +201,7 @@ V3_WRITES = ["set.miner.pools", "set.miner.power_mode", "set.miner.power_limit"]
 #: (resent once) from a wrong password (reported): two salt reads, as API 2 spends two tokens
 #: after a rejected token.
 WRONG_V3_PASSWORD = Setup(password="wrong_1", max_tokens=2)
-WRONG_V3_PASSWORD_WORDS = "the password of API 3 account 'super' is wrong"
+WRONG_V3_PASSWORD_WORDS = "the password given for the API 3 account in api3_account is wrong"
 #: A power limit above every model's maximum (the -2 cell's power module asks for it).
 REFUSED_POWER_LIMIT_W = 5000
 

@@ -73,7 +73,7 @@ FAULTY = (
     Faulty("miner-025", "sends garbage", TASKS[0], "answered none of the commands", faults=({"kind": "garbage", "commands": ["read"]},)),
     Faulty("miner-035", "resets mid-reply", TASKS[0], "connection broke", faults=({"kind": "drop", "mode": "reset", "commands": ["read"]},)),
     Faulty("miner-045", "write API switched off", TASKS[1], "write API is disabled", state={"write_api_enabled": False}),
-    Faulty("miner-055", "another admin password", TASKS[1], "admin password is wrong", state={"admin_password": "other_1"}),
+    Faulty("miner-055", "another admin password", TASKS[1], "password given to the module is wrong", state={"admin_password": "other_1"}),
     Faulty("miner-065", "token limit reached", TASKS[1], "32 per IP address", faults=({"kind": "code", "code": 136, "commands": ["get_token"]},)),
     Faulty("miner-075", "refuses update_pools", TASKS[1], "code 132", faults=({"kind": "code", "code": 132, "commands": ["update_pools"]},)),
     Faulty("miner-085", "restarts longer than wait_timeout", TASKS[2], "did not show the wanted state within wait_timeout (5 s)",

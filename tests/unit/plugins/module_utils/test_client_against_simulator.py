@@ -584,7 +584,7 @@ def test_wrong_admin_password_is_an_authentication_error(start_miner, profile):
     with pytest.raises(AuthenticationError) as caught:
         make_client(miner, password=WRONG_PASSWORD).privileged("update_pools", **POOLS_PARAMS)
     assert caught.value.code == 23
-    assert "admin password" in str(caught.value)
+    assert "password given to the module is wrong" in str(caught.value)
     assert miner.state == before
     assert_no_secret(caught.value, PASSWORD, WRONG_PASSWORD, POOL_SECRET, OTHER_POOL_SECRET)
 

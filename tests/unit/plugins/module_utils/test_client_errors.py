@@ -32,7 +32,7 @@ CONTEXT = {"host": "192.0.2.10", "port": 4028, "command": "update_pools"}
         (MinerRestartingError("Socket connect failed", request_sent=True, **CONTEXT), ["restarting", "wait a minute"]),
         (AuthenticationError("wrong password", code=23, miner_message="json cmd err", **CONTEXT), ["code 23", "'json cmd err'", "WhatsMinerTool"]),
         (WriteApiDisabledError("write API disabled", code=45, **CONTEXT),
-         ["change the default admin password, then Remote Ctrl > Miner API Switch > Enable"]),
+         ["change the miner's factory password first, then Remote Ctrl > Miner API Switch > Enable"]),
         (TokenLimitError("no more tokens", code=136, miner_message="over max connect", **CONTEXT), ["30 minutes", "parallel writers", "over max connect"]),
         (CommandRejectedError("rejected", code=132, miner_message="API command ERROR", **CONTEXT), ["'update_pools'", "API command ERROR"]),
         (UnsupportedCommandError("unknown", code=14, miner_message="invalid cmd", **CONTEXT), ["'update_pools'", "invalid cmd", "firmware"]),

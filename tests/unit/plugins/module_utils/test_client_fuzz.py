@@ -224,8 +224,8 @@ def fixture_real_replies() -> Iterator[dict[str, bytes]]:
         raw: dict[str, bytes] = {}
         real_exchange = recorder._exchange  # pylint: disable=protected-access
 
-        def record(wire_command: str, payload: bytes, wait: float) -> bytes:
-            raw[wire_command] = real_exchange(wire_command, payload, wait)
+        def record(wire_command: str, payload: bytes, wait: float, connect_timeout: float | None = None) -> bytes:
+            raw[wire_command] = real_exchange(wire_command, payload, wait, connect_timeout)
             return raw[wire_command]
 
         recorder._exchange = record  # pylint: disable=protected-access
@@ -292,8 +292,8 @@ class ReplayClient(WhatsminerClient):
         super().__init__("192.0.2.10", 4028, password=PASSWORD, timeout=1.0, retries=0, retry_delay=0.0)
         self.replies_by_command = replies_by_command
 
-    def _exchange(self, command: str, payload: bytes, wait: float) -> bytes:
-        del payload, wait
+    def _exchange(self, command: str, payload: bytes, wait: float, connect_timeout: float | None = None) -> bytes:
+        del payload, wait, connect_timeout
         self.commands_sent.append(command)
         parts = command.split("+")
         if len(parts) == 1:

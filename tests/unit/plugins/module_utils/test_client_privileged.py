@@ -125,9 +125,9 @@ def test_second_135_after_a_fresh_token_is_an_authentication_error(scripted_mine
 
 
 ERROR_CASES = [
-    (status_reply("E", 23, "json cmd err"), AuthenticationError, 23, "admin password is wrong"),
+    (status_reply("E", 23, "json cmd err"), AuthenticationError, 23, "password given to the module is wrong"),
     (WRITE_LOCKED, WriteApiDisabledError, 45, "Remote Ctrl > Miner API Switch > Enable"),
-    (status_reply("E", 132, "can't access write cmd"), WriteApiDisabledError, 132, "change the default admin password"),
+    (status_reply("E", 132, "can't access write cmd"), WriteApiDisabledError, 132, "change the miner's factory password first"),
     (status_reply("E", 132, "API command ERROR"), CommandRejectedError, 132, "'API command ERROR'"),
     (status_reply("E", 137, "base64 decode error"), CommandRejectedError, 137, "rejected the command"),
     (status_reply("E", 14, "invalid cmd"), UnsupportedCommandError, 14, "does not support"),
@@ -280,7 +280,7 @@ def test_135_then_silence_when_none_is_expected(scripted_miner, crypto):
 def test_no_password_is_an_authentication_error_before_any_connection(scripted_miner):
     server = scripted_miner()
     client = make_client(server, password=None)
-    with pytest.raises(AuthenticationError, match="no admin password"):
+    with pytest.raises(AuthenticationError, match="no password was given"):
         client.privileged("power_on")
     assert client.connections_opened == 0
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 
@@ -143,6 +144,31 @@ def test_silent_miner_with_retries_takes_one_timeout_per_attempt(scripted_miner)
         client.read("summary")
     assert time.monotonic() - started < 3 * 0.2 + SLACK
     assert client.connections_opened == 3
+
+
+def test_a_time_limit_bounds_the_reply_wait_and_stops_retries(scripted_miner):
+    """Inside time_limit a silent miner costs the time left, not timeout x (retries + 1) (issue 14, item 6)."""
+    server = scripted_miner(Silent(), Silent(), Silent())
+    client = make_client(server, timeout=5.0, retries=2, retry_delay=0.05)
+    with client.time_limit(0.2), pytest.raises(MinerTimeoutError) as info:
+        client.read("summary")
+    assert 0 < info.value.timeout < 0.2 and re.search(r"no reply within 0\.1\d s\.", str(info.value))
+    assert client.connections_opened == 1  # no retry once the time is spent
+    assert client.deadline is None  # the limit ends with its block
+    with client.time_limit(0), pytest.raises(MinerTimeoutError, match="ran out before the request could be sent") as info:
+        client.read("summary")
+    assert not info.value.request_sent and client.connections_opened == 1
+
+
+def test_an_inner_time_limit_never_extends_an_outer_one(scripted_miner):
+    client = make_client(scripted_miner())
+    with client.time_limit(1.0):
+        outer = client.deadline
+        with client.time_limit(60.0):
+            assert client.deadline == outer
+        with client.time_limit(0.5):
+            assert client.deadline < outer
+        assert client.deadline == outer
 
 
 def test_trickling_reply_is_bounded_by_one_deadline(scripted_miner):

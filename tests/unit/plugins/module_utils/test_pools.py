@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -299,7 +300,7 @@ def test_no_pools_reply_is_an_empty_list():
 # --- verification loop and ensure_pools with a fake client ------------------------------------
 
 class FakeClient:
-    """Answers ``pools`` reads from a script (a list of replies or exceptions); records writes."""
+    """Answers ``pools`` reads from a script (a list of replies or exceptions); records writes and the time limits of reads."""
 
     host = "192.0.2.10"
     port = 4028
@@ -307,6 +308,12 @@ class FakeClient:
     def __init__(self, *reads):
         self.reads = list(reads)
         self.writes = []
+        self.time_limits = []
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds):
+        self.time_limits.append(seconds)
+        yield
 
     def read(self, command):
         assert command == "pools"
@@ -339,6 +346,7 @@ def test_wait_for_pools_tolerates_failed_reads_and_slow_firmware():
     matched, seen, error = pools.wait_for_pools(client, EXPECTED, 10, clock=fake_time.clock, sleep=fake_time.sleep)
     assert (matched, seen, error) == (True, EXPECTED, restarting)
     assert fake_time.sleeps == [0.5, 0.5]
+    assert client.time_limits == pytest.approx([10, 9.5, 9])  # every read ends by the deadline
 
 
 def test_wait_for_pools_is_bounded():
@@ -346,7 +354,7 @@ def test_wait_for_pools_is_bounded():
     matched, seen, error = pools.wait_for_pools(client, EXPECTED, 2.2, clock=fake_time.clock, sleep=fake_time.sleep)
     assert (matched, error) == (False, None)
     assert seen == [pool(1, "stratum+tcp://old.example:3333")]
-    assert fake_time.now == pytest.approx(1002.2)
+    assert fake_time.now == pytest.approx(1002.1)
     assert len(fake_time.sleeps) == 5
 
 
@@ -365,8 +373,8 @@ def test_ensure_pools_check_mode_never_writes():
 
 
 def test_ensure_pools_writes_once_and_returns_what_the_miner_shows():
-    client = FakeClient(OLD, NEW)
-    result = pools.ensure_pools(client, DESIRED, update_password="on_create", check_mode=False, verify_timeout=1)
+    client, fake_time = FakeClient(OLD, NEW), FakeClock()
+    result = pools.ensure_pools(client, DESIRED, update_password="on_create", check_mode=False, verify_timeout=1, clock=fake_time.clock, sleep=fake_time.sleep)
     assert [command for command, _params in client.writes] == ["update_pools"]
     assert result == {"changed": True, "before": [pool(1, "stratum+tcp://old.example:3333")], "pools": EXPECTED, "commands": ["update_pools"]}
 
@@ -378,19 +386,23 @@ def test_ensure_pools_without_difference_reads_once():
     assert result == {"changed": False, "before": EXPECTED, "pools": EXPECTED, "commands": []}
 
 
-def test_ensure_pools_fails_when_the_miner_does_not_show_what_was_sent(monkeypatch):
+def test_ensure_pools_fails_when_the_miner_does_not_show_what_was_sent():
+    """A confirmed write that does not show in time is a change (issue 14, item 2), verified on the fake clock."""
     fake_time = FakeClock()
-    monkeypatch.setattr(pools.time, "monotonic", fake_time.clock)
-    monkeypatch.setattr(pools.time, "sleep", fake_time.sleep)
     secret_pools = [DESIRED[0]._replace(password=SECRET)]
     client = FakeClient(OLD)
     with pytest.raises(ModuleFailure) as failure:
-        pools.ensure_pools(client, secret_pools, update_password="on_create", check_mode=False, verify_timeout=3)
+        pools.ensure_pools(client, secret_pools, update_password="on_create", check_mode=False, verify_timeout=3,
+                           clock=fake_time.clock, sleep=fake_time.sleep)
     message = failure.value.message
-    assert "192.0.2.10:4028 accepted update_pools, but within 3 s it did not show the pools that were sent" in message
+    assert ("192.0.2.10:4028 accepted update_pools (it confirmed the write), but within verify_timeout (3 s) it did not show "
+            "the pools that were sent: the write was accepted but is not seen yet") in message
     assert "Sent: 1: stratum+tcp://a.example:3333 user=farm.w1." in message
     assert "Last seen: 1: stratum+tcp://old.example:3333 user=farm.w1." in message
-    assert failure.value.details["changed"] is False
+    assert "run the task again" in message and "raise verify_timeout" in message
+    assert failure.value.details["changed"] is True
     assert failure.value.details["commands"] == ["update_pools"]
+    assert sum(fake_time.sleeps) == pytest.approx(2.75)  # the whole wait passed on the fake clock
+    assert client.time_limits[0] == pytest.approx(3.0)
     assert SECRET not in message + json.dumps(failure.value.details)
     assert client.writes[0][1]["passwd1"] == SECRET  # it was sent, only never shown

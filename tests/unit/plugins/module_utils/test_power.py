@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -72,7 +73,10 @@ def test_observation_of_2024_firmware_takes_the_limit_setting_from_status():
 def test_observation_of_2024_firmware_without_a_limit():
     seen = power.observation_from(summary(), status_2x(power_mode="low", power_limit_set="2147483647"))
     assert seen.power_limit_w is None and seen.limit_exact and seen.knows("power_limit_w")
-    assert seen.mode == "low"  # status.power_mode wins over summary "Power Mode"
+    assert seen.mode == "normal"  # the mode btminer runs (summary "Power Mode") wins over status.power_mode (issue 14, item 11)
+    no_summary_mode = summary()
+    del no_summary_mode["SUMMARY"][0]["Power Mode"]
+    assert power.observation_from(no_summary_mode, status_2x(power_mode="low", power_limit_set="2147483647")).mode == "low"
 
 
 def test_observation_while_btminer_restarts():
@@ -123,13 +127,13 @@ def test_restarted_since(elapsed, seconds_ago, expected):
     # old firmware: the factory maximum is what "no limit" shows, and is kept as it is
     (observed(limit=3600), {"power_limit_w": 3600}, []),
     (observed(limit=None), {"power_limit_w": None}, []),
-    # several: power_on first, power_off last, mode before limit
+    # several: power_on first, power_off last, limit before mode (a refused limit leaves the mode alone)
     (observed(mining=False, mode="normal", limit=3600), {"mining": True, "mode": "low", "power_limit_w": 3000},
-     ["power_on", "set_low_power", "adjust_power_limit"]),
+     ["power_on", "adjust_power_limit", "set_low_power"]),
     (observed(mining=True, mode="normal", limit=3600), {"mining": False, "mode": "low", "power_limit_w": 3000},
-     ["set_low_power", "adjust_power_limit", "power_off"]),
+     ["adjust_power_limit", "set_low_power", "power_off"]),
     (observed(mining=True, mode="normal", limit=3600), {"mining": True, "mode": "high", "power_limit_w": 3000},
-     ["set_high_power", "adjust_power_limit"]),
+     ["adjust_power_limit", "set_high_power"]),
     (observed(mining=False, mode="normal", limit=3600), {"mining": False, "mode": "low"}, ["set_low_power"]),
     (observed(mining=False, mode="low", limit=3000), {"mining": True, "mode": "low", "power_limit_w": 3000}, ["power_on"]),
     (observed(mining=True, mode="low", limit=3000), {"mining": True, "mode": "low", "power_limit_w": 3000}, []),
@@ -141,12 +145,13 @@ def test_plan(current, wanted, expected):
 def test_plan_parameters_and_behaviour():
     plan = power.plan_commands(observed(limit=3300, exact=True, mining=True), {"power_limit_w": None, "mining": False, "mode": "low"})
     assert [command.as_result() for command in plan] == [
-        {"command": "set_low_power", "parameters": {}},
         {"command": "adjust_power_limit", "parameters": {"power_limit": "99999"}},
+        {"command": "set_low_power", "parameters": {}},
         {"command": "power_off", "parameters": {"respbefore": "true"}},
     ]
     assert [command.restarts_btminer for command in plan] == [True, True, False]
-    assert [command.expect_reply for command in plan] == [False, True, True]
+    assert [command.verify_restart for command in plan] == [True, False, False]
+    assert [command.expect_reply for command in plan] == [True, False, True]
     assert power.adjust_power_limit(3000).parameters == {"power_limit": "3000"}  # a string, as the firmware needs
 
 
@@ -218,8 +223,12 @@ class FakeMiner:
     host = "192.0.2.7"
     port = 4028
 
-    def __init__(self, clock: FakeClock, *, exact=False, restart_s=3.0, warmup_s=0.0, restart_delay_s=0.0) -> None:
+    def __init__(self, clock: FakeClock, *, exact=False, restart_s=3.0, warmup_s=0.0, restart_delay_s=0.0,  # pylint: disable=too-many-arguments
+                 mode_restarts=True, empty_limit_set=False) -> None:
         self.clock = clock
+        self.mode_restarts = mode_restarts
+        self.empty_limit_set = empty_limit_set
+        self.ignored: set = set()
         self.exact = exact
         self.restart_s = restart_s
         self.restart_delay_s = restart_delay_s
@@ -233,6 +242,12 @@ class FakeMiner:
         self.lose_reply: set = set()
         self.read_errors: list = []
         self.calls: list[str] = []
+        self.time_limits: list[float] = []
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float):
+        self.time_limits.append(seconds)
+        yield
 
     def read(self, command: str) -> dict:
         self.clock.now += 0.01
@@ -248,16 +263,21 @@ class FakeMiner:
             return summary(mhs_5s=100e6 if hashing else 0, mode=self.mode.capitalize(), limit=self.limit or 3600,
                            elapsed=int(now - started))
         limit_set = (str(self.limit) if self.limit else "2147483647") if self.exact else None
+        if self.empty_limit_set:
+            limit_set = ""
         return status_2x(mineroff=not self.mining, power_mode=self.mode if self.exact else "", power_limit_set=limit_set)
 
     def privileged(self, command: str, expect_reply: bool = True, **params) -> dict | None:
         self.calls.append(command)
         if command in self.send_errors:
             raise self.send_errors.pop(command)
+        if command in self.ignored:  # taken later (after the test); mode commands never reply
+            return None if command.startswith("set_") else {"STATUS": "S", "Code": 131, "Msg": "API command OK"}
         if command.startswith("set_"):
             assert expect_reply is False
             self.mode = command.split("_")[1]
-            self._restart()
+            if self.mode_restarts:
+                self._restart()
             return None
         if command == "adjust_power_limit":
             assert isinstance(params["power_limit"], str)
@@ -297,13 +317,13 @@ def test_changes_are_applied_in_order_and_each_restart_is_waited_out(clock):
     miner = FakeMiner(clock, restart_s=3.0)
     miner.mining = False
     result = run_task(miner, clock, {"mining": True, "mode": "low", "power_limit": 3000}, diff=True)
-    assert miner.sent() == ["power_on", "set_low_power", "adjust_power_limit"]
+    assert miner.sent() == ["power_on", "adjust_power_limit", "set_low_power"]
     assert result["changed"] and result["verified"]
     assert result["before"] == {"mining": False, "mode": "normal", "power_limit_w": 3600}
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000}
     assert result["diff"] == {"before": result["before"], "after": result["after"]}
-    # the limit was sent only after btminer answered again after the mode change
-    restart_reads = miner.calls[miner.calls.index("set_low_power"):miner.calls.index("adjust_power_limit")]
+    # the mode was sent only after btminer answered again after the limit change
+    restart_reads = miner.calls[miner.calls.index("adjust_power_limit"):miner.calls.index("set_low_power")]
     assert restart_reads.count("summary") >= 2
 
 
@@ -313,12 +333,15 @@ def test_reads_while_waiting_are_spaced_and_bounded(clock):
         run_task(miner, clock, {"mode": "high", "wait_timeout": 10.0})
     assert clock.sleeps[:5] == [0.5, 0.75, 1.125, 1.6875, 2.0]
     assert all(0 < seconds <= 2.0 for seconds in clock.sleeps)
-    assert 9.5 <= sum(clock.sleeps) <= 10.0
+    assert 8.5 <= sum(clock.sleeps) <= 10.0
+    # the wait is a deadline: each read is bounded by the time left of wait_timeout (issue 14, item 6)
+    limits = miner.time_limits
+    assert limits[0] == pytest.approx(10.0, abs=0.05) and limits == sorted(limits, reverse=True) and limits[-1] > 0
     message = failure.value.message
     assert "192.0.2.7:4028 did not show the wanted state within wait_timeout (10 s) after set_high_power" in message
     assert "Sent: set_high_power. Wanted: mode=\"high\"" in message
     assert "Last seen: mining=true, mode=null, power_limit_w=null while btminer was not answering (restarting)" in message
-    assert "Raise wait_timeout" in message
+    assert "raise wait_timeout" in message
     assert failure.value.details["changed"] is True
     assert failure.value.details["commands"] == [{"command": "set_high_power", "parameters": {}}]
     assert failure.value.details["last_seen"] == {"mining": True, "mode": None, "power_limit_w": None}
@@ -388,7 +411,7 @@ def test_check_mode_predicts_and_sends_nothing(clock):
     miner = FakeMiner(clock)
     result = run_task(miner, clock, {"mining": False, "mode": "low", "power_limit": 3000}, check_mode=True)
     assert miner.sent() == []
-    assert [entry["command"] for entry in result["commands"]] == ["set_low_power", "adjust_power_limit", "power_off"]
+    assert [entry["command"] for entry in result["commands"]] == ["adjust_power_limit", "set_low_power", "power_off"]
     assert result["after"] == {"mining": False, "mode": "low", "power_limit_w": 3000}
     assert result["changed"] and not result["verified"]
 
@@ -396,8 +419,8 @@ def test_check_mode_predicts_and_sends_nothing(clock):
 def test_wait_false_still_waits_between_commands_but_not_after_the_last(clock):
     miner = FakeMiner(clock, restart_s=3.0)
     result = run_task(miner, clock, {"mode": "low", "power_limit": 3000, "wait": False})
-    assert miner.sent() == ["set_low_power", "adjust_power_limit"]
-    assert miner.calls[-1] == "adjust_power_limit"  # no read after the last command
+    assert miner.sent() == ["adjust_power_limit", "set_low_power"]
+    assert miner.calls[-1] == "set_low_power"  # no read after the last command
     assert result["verified"] is False
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000}
 
@@ -465,3 +488,76 @@ def test_a_refused_power_limit_is_explained(clock):
     assert "above the maximum 3600 W" in failure.value.message
     assert "Nothing was changed." in failure.value.message
     assert failure.value.details["changed"] is False and failure.value.details["miner"]["code"] == 132
+
+
+# --- issue 14: accepted writes, the shown maximum, firmware variants --------------------------------
+
+def test_a_confirmed_command_the_miner_does_not_show_yet_is_a_change(clock):
+    """Item 2: the miner confirmed adjust_power_limit but still shows the old limit when wait_timeout ends."""
+    miner = FakeMiner(clock)
+    miner.ignored.add("adjust_power_limit")
+    with pytest.raises(ModuleFailure) as failure:
+        run_task(miner, clock, {"power_limit": 3000, "wait_timeout": 4.0})
+    assert failure.value.details["changed"] is True
+    assert failure.value.details["last_seen"] == failure.value.details["before"]
+    assert "accepted adjust_power_limit (it confirmed the command)" in failure.value.message
+    assert "the write was accepted but is not seen yet" in failure.value.message
+
+
+def test_an_unconfirmed_command_the_miner_does_not_show_is_no_change(clock):
+    """A mode command gets no reply by design: when the miner shows nothing new, nothing is claimed."""
+    miner = FakeMiner(clock, mode_restarts=False)
+    miner.ignored.add("set_low_power")
+    with pytest.raises(ModuleFailure) as failure:
+        run_task(miner, clock, {"mode": "low", "wait_timeout": 4.0})
+    assert failure.value.details["changed"] is False
+    assert "did not show the wanted state within wait_timeout (4 s) after set_low_power" in failure.value.message
+
+
+def test_the_maximum_shows_only_where_the_firmware_reports_no_limit_set():
+    assert power.observation_from(summary(limit=3600), status_2x(power_limit_set="2147483647")).max_power_limit_w == 3600
+    assert power.observation_from(summary(limit=3000), status_2x(power_limit_set="3000")).max_power_limit_w is None
+    assert power.observation_from(summary(limit=3600), status_2x()).max_power_limit_w is None  # 2.0.x: effective only
+    assert power.observation_from(summary(limit=3600), status_2x(power_limit_set="")).max_power_limit_w is None
+
+
+def test_a_limit_above_the_shown_maximum_is_refused_before_anything_is_sent():
+    current = power.Observation(mining=True, mode="normal", power_limit_w=None, btminer_answers=True, limit_readable=True,
+                                limit_exact=True, max_power_limit_w=3600)
+    with pytest.raises(ModuleFailure, match="power_limit 5000 W is above the maximum of 3600 W this miner shows.*nothing was sent"):
+        power.plan_commands(current, {"mode": "low", "power_limit_w": 5000})
+    assert names(power.plan_commands(current, {"mode": "low", "power_limit_w": 3600})) == ["adjust_power_limit", "set_low_power"]
+
+
+def test_uncertainties_of_a_prediction():
+    unknown = observed(limit=3600)
+    assert power.uncertainties(unknown, power.plan_commands(unknown, {"mode": "low"})) == []
+    notes = power.uncertainties(unknown, power.plan_commands(unknown, {"power_limit_w": 3000}))
+    assert len(notes) == 1 and "does not show the range of watts its model takes" in notes[0]
+    exact = observed(limit=3300, exact=True)
+    assert power.uncertainties(exact, power.plan_commands(exact, {"power_limit_w": None})) == []  # removing a limit is always taken
+
+
+def test_check_mode_reports_what_it_cannot_know(clock):
+    miner = FakeMiner(clock)
+    result = run_task(miner, clock, {"mode": "low", "power_limit": 3000}, check_mode=True)
+    assert len(result["uncertain"]) == 1 and result["uncertain"][0].startswith("power_limit 3000 W: this miner does not show")
+    assert result["warnings"] == [f"Whatsminer 192.0.2.7:4028: check mode cannot know: {result['uncertain'][0]}"]
+    assert run_task(FakeMiner(clock), clock, {"mode": "low"}, check_mode=True)["uncertain"] == []
+
+
+def test_a_mode_change_without_a_restart_is_verified_from_what_the_miner_shows(clock):
+    """Item 11: the firmware changes the mode without restarting btminer (Elapsed keeps growing)."""
+    miner = FakeMiner(clock, mode_restarts=False)
+    start = clock()
+    result = run_task(miner, clock, {"mode": "low", "wait_timeout": 10.0})
+    assert result["after"]["mode"] == "low" and result["verified"] is True
+    assert clock() - start < 1.0  # the first read after the command shows it
+
+
+def test_an_empty_power_limit_set_is_read_from_the_summary(clock):
+    """Item 11: status.power_limit_set stays empty while summary shows the limit."""
+    miner = FakeMiner(clock, exact=True, empty_limit_set=True)
+    result = run_task(miner, clock, {"power_limit": 3000})
+    assert result["before"]["power_limit_w"] == 3600 and result["after"]["power_limit_w"] == 3000
+    assert run_task(miner, clock, {"power_limit": 3000})["changed"] is False

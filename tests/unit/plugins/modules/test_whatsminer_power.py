@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -93,9 +94,9 @@ def test_resume_with_new_settings_in_order_with_one_token(one_miner, run_module,
     miner.set_state(mining=False)
     options = {"mining": True, "mode": "low", "power_limit": 3000}
     result = run_module(whatsminer_power.main, power_args(miner, **options), diff=True)
-    assert sent(result) == ["power_on", "set_low_power", "adjust_power_limit"]
+    assert sent(result) == ["power_on", "adjust_power_limit", "set_low_power"]
     assert writes_in_log(miner) == wire_commands(miner, sent(result))
-    assert result["commands"][2]["parameters"] == {"power_limit": "3000"}
+    assert result["commands"][1]["parameters"] == {"power_limit": "3000"}
     assert result["after"] == {"mining": True, "mode": "low", "power_limit_w": 3000} == true_settings(miner)
     assert result["diff"] == {"before": result["before"], "after": result["after"]}
     assert result["before"]["mining"] is False
@@ -109,7 +110,7 @@ def test_curtail_applies_settings_first_and_stops_last(one_miner, run_module, pr
     miner = one_miner(profile)
     options = {"mining": False, "mode": "high", "power_limit": 3200}
     result = run_module(whatsminer_power.main, power_args(miner, **options))
-    assert sent(result) == ["set_high_power", "adjust_power_limit", "power_off"]
+    assert sent(result) == ["adjust_power_limit", "set_high_power", "power_off"]
     assert writes_in_log(miner) == wire_commands(miner, sent(result))
     assert result["after"] == {"mining": False, "mode": "high", "power_limit_w": 3200} == true_settings(miner)
     assert tokens(miner) == 1
@@ -175,11 +176,14 @@ def test_a_restart_longer_than_wait_timeout_fails_clearly(one_miner, run_module,
     result = run_module(whatsminer_power.main, power_args(miner, mode="low", wait_timeout=1.0))
     assert result.failed
     message = result["msg"]
-    assert f"{miner.host}:{api_port(miner)} did not show the wanted state within wait_timeout (1 s) after set_low_power" in message
+    if profile == "3.x":  # API 3 confirms set.miner.power_mode; API 2 never answers set_low_power
+        assert f"{miner.host}:{api_port(miner)} accepted set_low_power (it confirmed the command), but did not show the wanted state" in message
+    else:
+        assert f"{miner.host}:{api_port(miner)} did not show the wanted state within wait_timeout (1 s) after set_low_power" in message
     assert "Sent: set_low_power." in message
     assert 'Wanted: mode="low"' in message
     assert "while btminer was not answering (restarting)" in message
-    assert "Raise wait_timeout" in message
+    assert "raise wait_timeout" in message
     assert result["changed"] is True
     assert result["commands"] == [{"command": "set_low_power", "parameters": {}}]
     assert result["wanted"] == {"mode": "low"}
@@ -187,7 +191,7 @@ def test_a_restart_longer_than_wait_timeout_fails_clearly(one_miner, run_module,
     assert miner.state.power_mode == "low"
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", ["1.4.x", "2.0.x"])
 def test_a_power_limit_the_model_cannot_take_is_refused_by_the_miner(one_miner, run_module, profile):
     miner = one_miner(profile)
     before = true_settings(miner)
@@ -197,8 +201,97 @@ def test_a_power_limit_the_model_cannot_take_is_refused_by_the_miner(one_miner, 
     assert result["msg"].startswith("The miner refused power_limit 9000 W")
     assert f"above the maximum {maximum} W" in result["msg"]
     assert "Nothing was changed." in result["msg"]
-    assert result["miner"]["code"] == (-2 if profile == "3.x" else 132) and result["changed"] is False
+    assert result["miner"]["code"] == 132 and result["changed"] is False
     assert true_settings(miner) == before and miner.btminer_running()
+
+
+# --- issue 14, item 5: a limit above the model's maximum -------------------------------------------
+
+@pytest.mark.parametrize("profile", ["2024", "3.x"])
+def test_a_limit_above_the_maximum_the_miner_shows_fails_before_sending(one_miner, run_module, profile):
+    """Firmware that reports the limit setting shows the maximum while no limit is set: check mode and the real run both refuse, nothing sent."""
+    miner = one_miner(profile)
+    maximum = MODELS[miner.state.model].max_power_limit_w
+    before = true_settings(miner)
+    options = {"mode": "low", "power_limit": maximum + 1000}
+    for check_mode in (True, False):
+        result = run_module(whatsminer_power.main, power_args(miner, **options), check_mode=check_mode)
+        assert result.failed
+        assert f"{miner.host}:{api_port(miner)}: power_limit {maximum + 1000} W is above the maximum of {maximum} W this miner shows" in result["msg"]
+        assert "nothing was sent" in result["msg"]
+        assert not result.get("changed") and result["before"] == before
+    assert tokens(miner) == 0 and writes_in_log(miner) == []
+    assert true_settings(miner) == before
+
+
+@pytest.mark.parametrize("profile", ["2.0.x"])
+def test_where_the_maximum_is_not_shown_check_mode_says_so_and_a_refused_limit_changes_nothing(one_miner, run_module, profile):
+    """Old firmware shows only the effective limit: check mode warns, the real run sends the limit first, so its refusal leaves the mode."""
+    miner = one_miner(profile)
+    options = {"mode": "low", "power_limit": 9000}
+    predicted = run_module(whatsminer_power.main, power_args(miner, **options), check_mode=True)
+    assert predicted["changed"] is True and sent(predicted) == ["adjust_power_limit", "set_low_power"]
+    assert len(predicted["uncertain"]) == 1 and "whether it accepts the value is known only when it is sent" in predicted["uncertain"][0]
+    assert any("check mode cannot know: power_limit 9000 W" in warning for warning in predicted.warnings)
+
+    result = run_module(whatsminer_power.main, power_args(miner, **options))
+    assert result.failed and result["changed"] is False
+    assert "The miner refused power_limit 9000 W" in result["msg"] and "Nothing was changed." in result["msg"]
+    assert writes_in_log(miner) == ["adjust_power_limit"]
+    assert miner.state.power_mode == "normal" and miner.btminer_running()
+
+
+def test_check_mode_within_the_maximum_names_only_the_unknown_minimum(one_miner, run_module):
+    miner = one_miner("2024")
+    predicted = run_module(whatsminer_power.main, power_args(miner, power_limit=3000), check_mode=True)
+    assert predicted["changed"] is True and predicted.warnings == []
+    assert predicted["uncertain"] == [
+        "power_limit 3000 W: within the maximum this miner shows (3600 W), but the miner does not report the minimum of its model, "
+        "so a value below that minimum would be refused only when it is sent"]
+
+
+# --- issue 14, item 2: a command the miner confirmed but does not show yet is a change --------------
+
+@pytest.mark.parametrize("profile", ["2024", "3.x"])
+def test_a_confirmed_command_not_seen_within_wait_timeout_is_changed(one_miner, run_module, profile):
+    miner = one_miner(profile, config={"power_apply_delay_s": 2.0})
+    result = run_module(whatsminer_power.main, power_args(miner, power_limit=3000, wait_timeout=0.5))
+    assert result.failed and result["changed"] is True
+    assert (f"{miner.host}:{api_port(miner)} accepted adjust_power_limit (it confirmed the command), but did not show the wanted state "
+            "within wait_timeout (0.5 s): the write was accepted but is not seen yet") in result["msg"]
+    assert "Run the task again once the miner has applied the change" in result["msg"]
+    assert result["last_seen"] == result["before"]  # the miner still showed the old limit
+    wait_for(lambda: miner.state.power_limit_w == 3000 and miner.btminer_running(), timeout=5)
+    again = run_module(whatsminer_power.main, power_args(miner, power_limit=3000))
+    assert not again.failed and again["changed"] is False
+
+
+# --- issue 14, item 11: firmware variants the references allow ----------------------------------
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_mode_change_without_a_visible_restart_converges(one_miner, run_module, profile):
+    """The mode btminer shows decides; no restart needs to be seen (btminer has run for an hour here)."""
+    miner = one_miner(profile, config={"power_mode_restart": False})
+    miner.set_state(btminer_start_time=time.time() - 3600)
+    result = run_module(whatsminer_power.main, power_args(miner, mode="low", wait_timeout=3.0))
+    assert not result.failed, result.get("msg")
+    assert result["changed"] is True and result["verified"] is True and result["after"]["mode"] == "low"
+    assert miner.state.power_mode == "low"
+    again = run_module(whatsminer_power.main, power_args(miner, mode="low"))
+    assert again["changed"] is False and sent(again) == []
+
+
+def test_an_empty_power_limit_set_falls_back_to_the_summary_limit(one_miner, run_module):
+    """2024 firmware that leaves status.power_limit_set empty: summary's Power Limit decides."""
+    miner = one_miner("2024", config={"power_limit_set_report": "empty"})
+    result = run_module(whatsminer_power.main, power_args(miner, power_limit=3000, wait_timeout=3.0))
+    assert not result.failed, result.get("msg")
+    assert result["before"]["power_limit_w"] == MODELS[miner.state.model].max_power_limit_w  # the effective limit
+    assert result["after"]["power_limit_w"] == 3000 == miner.state.power_limit_w
+    again = run_module(whatsminer_power.main, power_args(miner, power_limit=3000))
+    assert again["changed"] is False and sent(again) == []
+    removal = run_module(whatsminer_power.main, power_args(miner, power_limit=99999))
+    assert removal.failed and "only the effective power limit (3000 W now)" in removal["msg"]
 
 
 def test_a_refusal_after_applied_commands_says_what_was_applied(one_miner, run_module):
@@ -224,7 +317,7 @@ def test_wrong_admin_password(one_miner, run_module):
     miner = one_miner("2024")
     result = run_module(whatsminer_power.main, {**power_args(miner, mining=False), "password": "wrong_1"})
     assert result.failed
-    assert "admin password" in result["msg"]
+    assert "password given to the module is wrong" in result["msg"]
     assert miner.state.mining is True
 
 
@@ -233,7 +326,7 @@ def test_no_admin_password(one_miner, run_module):
     args = power_args(miner, mining=False)
     del args["password"]
     result = run_module(whatsminer_power.main, args)
-    assert result.failed and "no admin password was given" in result["msg"]
+    assert result.failed and "no password was given (the password option" in result["msg"]
 
 
 def test_token_limit(one_miner, run_module):
