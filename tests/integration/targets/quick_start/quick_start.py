@@ -4,7 +4,8 @@
 """Run the README's quick start as written, non-interactively, against a simulated fleet.
 
 The shell lines come from the ```bash blocks of the README section "Running a farm: quick start".
-They run in one bash (``set -euo pipefail``) with a scratch ``HOME``, in a scratch directory,
+They run in one bash (``set -euo pipefail``, output on a pseudo-terminal as in a user's shell:
+``ansible-vault create`` opens an editor only there) with a scratch ``HOME``, in a scratch directory,
 without the test's Ansible settings (collections path, vault password file, callbacks), so that
 they use the collection they install, as a user's would. What a test cannot do is replaced, and
 each replacement must still match a README line (REPLACED): the virtual environment and the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pty
 import re
 import shlex
 import subprocess
@@ -92,6 +94,25 @@ def script_for(blocks: list[list[str]], describe_racks: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_on_terminal(command: list[str], **options) -> int:
+    """Run ``command`` with its output on a pseudo-terminal (``ansible-vault create`` opens an editor only
+    on a terminal), copying the output to ours; return its exit status. Input is empty."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, **options) as process:
+        os.close(terminal)
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: every process holding the terminal has ended
+                break
+            if not chunk:
+                break
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        os.close(controller)
+        return process.wait()
+
+
 def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -139,7 +160,8 @@ def main() -> int:
                QUICK_START_PYTHON=sys.executable, ANSIBLE_INJECT_FACT_VARS="false",
                ANSIBLE_NOCOLOR="true")
     env.pop("PWD", None)
-    subprocess.run(["bash", str(options.work / "quick-start.sh")], cwd=work, env=env, check=True, stdin=subprocess.DEVNULL)
+    status = run_on_terminal(["bash", str(options.work / "quick-start.sh")], cwd=work, env=env)
+    assert status == 0, f"the quick start failed (exit status {status})"
 
     # The vault is a new one, only the user's password opens it, and it holds what the editor wrote.
     vault = work / "farm-inventory/group_vars/miners/vault.yml"
