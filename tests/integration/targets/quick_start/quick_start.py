@@ -38,7 +38,9 @@ SECTION = "## Running a farm: quick start"
 POOL_PASSWORD = "acme_pool_pw"
 # README line (exact) -> what the test runs instead.
 REPLACED = {
-    "python3.11 -m venv ~/farm-venv && . ~/farm-venv/bin/activate": '"$QUICK_START_PYTHON" -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version"',
+    "python3.11 -m venv ~/farm-venv && . ~/farm-venv/bin/activate": (
+        '"$QUICK_START_PYTHON" -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version"'
+    ),
     "pip install ansible-core==2.19.14 pycryptodome passlib": (
         '"$QUICK_START_PYTHON" -c "import Crypto, passlib, ansible.release as r; assert r.__version__ == \'2.19.14\', r.__version__"'
     ),
@@ -178,9 +180,9 @@ def main() -> int:
     # The miners have the example's desired state.
     with urllib.request.urlopen(f"{options.control_url}/miners", timeout=30) as response:  # loopback control API
         truth = {miner["name"]: miner["state"] for miner in json.load(response)["miners"]}
-    names = {index: name for index, name in enumerate(n for rack in range(1, 4) for n in (f"rack{rack}-m01", f"rack{rack}-m02"))}
-    for index, miner in enumerate(simulated_miners(options.control_url)):
-        name, state = names[index], truth[miner["name"]]
+    names = [f"rack{rack}-m{slot:02d}" for rack in range(1, 4) for slot in (1, 2)]
+    for name, miner in zip(names, simulated_miners(options.control_url)):
+        state = truth[miner["name"]]
         rack = name[:5]
         pool = "stratum+tcp://stratum.customer-pool.example.org:3333" if rack == "rack3" else "stratum+tcp://btc.pool.example.com:3333"
         user = f"{'acme' if rack == 'rack3' else 'hashfarm'}.{name}"
