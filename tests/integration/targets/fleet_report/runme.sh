@@ -32,3 +32,17 @@ for execution in auto module; do
         "$work/report/fleet-report.csv" > "$work/csv.json"
     ansible-playbook -i "$FLEET_INVENTORY" "$TARGET_DIR/verify_report.yml" -e "work=$work" "$@"
 done
+
+# A relative report directory lands in the directory ansible-playbook runs in, whatever $PWD says
+# (stale, as when another program starts the run, or unset): not in the collection, not elsewhere.
+here="$OUTPUT_DIR/cwd/run-here"
+decoy="$OUTPUT_DIR/cwd/decoy"
+rm -rf "$OUTPUT_DIR/cwd"
+mkdir -p "$here" "$decoy"
+(cd "$here" && PWD="$decoy" operate "$OUTPUT_DIR/cwd/stale.jsonl" ansible-playbook -i "$FLEET_INVENTORY" hashfarm.whatsminer.facts \
+    --limit miner-001,miner-002)
+[ -s "$here/whatsminer-report/fleet-report.csv" ] && [ ! -e "$decoy/whatsminer-report" ]
+rm -rf "$here/whatsminer-report"
+(cd "$here" && env -u PWD FLEET_RECORD="$OUTPUT_DIR/cwd/unset.jsonl" ANSIBLE_CALLBACKS_ENABLED=fleet_record \
+    ansible-playbook -i "$FLEET_INVENTORY" hashfarm.whatsminer.facts --limit miner-001,miner-002)
+[ -s "$here/whatsminer-report/fleet-report.csv" ] && [ ! -e "$COLLECTION_ROOT/playbooks/whatsminer-report" ]
