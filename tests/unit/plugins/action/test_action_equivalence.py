@@ -28,7 +28,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_po
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import inject_invocation_is_a_setting
-from ansible_collections.hashfarm.whatsminer.tests.integration.targets.execution_paths.filter_plugins.execution_paths import without_live_values
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.live_values import without_live_values
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import comparable, module_output, run_in_process
 
