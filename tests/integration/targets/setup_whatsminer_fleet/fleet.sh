@@ -51,8 +51,9 @@ start_fleet() {
 
 # The execution paths (values of whatsminer_execution) of a target whose subject is not the paths
 # themselves: the in-process path only. execution_paths, reliability_faults and reliability_secrets
-# (whose subject is what each path does) run both. WHATSMINER_TEST_EXECUTIONS="auto module" runs
-# every target through both, e.g. to look into a difference.
+# (whose subject is what each path does) run both. To run every target through both, e.g. to look
+# into a difference, change the default below to "auto module" (ansible-test does not pass its
+# caller's environment on; WHATSMINER_TEST_EXECUTIONS works where a runme.sh is run by hand).
 # shellcheck disable=SC2034  # used by the runme.sh that source this file
 read -r -a TEST_EXECUTIONS <<< "${WHATSMINER_TEST_EXECUTIONS:-auto}"
 
