@@ -27,6 +27,7 @@ Each stage counts its results and its time; the last line is ``TOTAL: N passed, 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import os
 import re
@@ -214,28 +215,78 @@ def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: l
     result.note = "; ".join([result.note, *notes] if result.note else notes)
 
 
-def stage_venv(name: str, requirements_file: str, result: StageResult, python: str = sys.executable, no_deps: bool = False) -> Path | None:
-    """A virtual environment of its own for one stage, rebuilt when its pinned requirements or its Python change.
+@dataclasses.dataclass(frozen=True)
+class VenvSpec:
+    """A stage's own virtual environment: ``BUILD / name`` from ``requirements/<requirements_file>`` with ``python``.
 
-    ``no_deps``: install exactly the pinned list (it must be complete). Returns the venv's path,
-    or None (with the stage marked failed) when installing fails.
+    ``no_deps``: install exactly the pinned list (it must be complete).
     """
-    venv = BUILD / name
-    requirements = REPO / "requirements" / requirements_file
+
+    name: str
+    requirements_file: str
+    python: str = sys.executable
+    no_deps: bool = False
+
+
+LIBPASS_VENV = VenvSpec("libpass-venv", "libpass.txt")
+LINT_VENV = VenvSpec("lint-venv", "lint.txt")
+# Virtual environments being built in the background while earlier stages run (prepare_venvs).
+VENV_BUILDS: dict[str, concurrent.futures.Future] = {}
+
+
+def build_venv(spec: VenvSpec) -> tuple[Path | None, str]:
+    """Build (or keep, when its pinned requirements and its Python are unchanged) a stage's venv.
+
+    Returns the venv's path (None when installing failed) and a note; pip's output goes to
+    ``BUILD / "<name>.log"`` so that it does not mix with a stage running meanwhile.
+    """
+    venv = BUILD / spec.name
+    requirements = REPO / "requirements" / spec.requirements_file
     stamp = venv / ".requirements"
-    wanted = f"# python: {python}\n# no-deps: {no_deps}\n{requirements.read_text()}"
+    wanted = f"# python: {spec.python}\n# no-deps: {spec.no_deps}\n{requirements.read_text()}"
     if stamp.exists() and stamp.read_text() == wanted:
-        return venv
+        return venv, ""
+    started = time.monotonic()
     if venv.exists():
         shutil.rmtree(venv)
-    run([python, "-m", "venv", str(venv)], cwd=REPO)
-    options = ["--no-deps"] if no_deps else []
-    installed = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *options, "-r", str(requirements)], cwd=REPO)
-    if installed.returncode != 0:
-        result.failed, result.note = 1, f"could not install requirements/{requirements_file}"
-        return None
+    log_file = BUILD / f"{spec.name}.log"
+    options = ["--no-deps"] if spec.no_deps else []
+    with open(log_file, "w", encoding="utf-8") as output:
+        for command in ([spec.python, "-m", "venv", str(venv)],
+                        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *options, "-r", str(requirements)]):
+            output.write("$ " + " ".join(command) + "\n")
+            output.flush()
+            if subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, check=False).returncode != 0:
+                return None, f"could not install requirements/{spec.requirements_file} (see {log_file})"
     stamp.write_text(wanted)
+    return venv, f"venv built in {time.monotonic() - started:.0f} s"
+
+
+def prepare_venvs(specs: list[VenvSpec]) -> None:
+    """Start building ``specs`` one after the other in a background thread, while the first stages run."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="venv")
+    for spec in specs:
+        VENV_BUILDS[spec.name] = executor.submit(build_venv, spec)
+    executor.shutdown(wait=False)
+
+
+def stage_venv(spec: VenvSpec, result: StageResult) -> Path | None:
+    """The stage's venv (waiting for its background build, or building it now); None, with the stage failed, when installing failed."""
+    future = VENV_BUILDS.pop(spec.name, None)
+    print(f"virtual environment {BUILD / spec.name} (requirements/{spec.requirements_file})", flush=True)
+    venv, note = future.result() if future is not None else build_venv(spec)
+    if venv is None:
+        result.failed = 1
+    if note:
+        result.note = "; ".join(filter(None, [result.note, note]))
+        print(note, flush=True)
     return venv
+
+
+def compat_venv_spec() -> VenvSpec | None:
+    """The compat stage's venv on this machine's Python 3.13, None when there is none."""
+    python = find_python(COMPAT_PYTHON_VERSION)
+    return None if python is None else VenvSpec("compat-venv", "compat.txt", python=python, no_deps=True)
 
 
 def installed_versions(python: Path, *distributions: str) -> str:
@@ -248,11 +299,11 @@ def installed_versions(python: Path, *distributions: str) -> str:
 
 def run_libpass(result: StageResult) -> None:
     """The client's crypto and privileged-command tests again with libpass instead of passlib."""
-    venv = stage_venv("libpass-venv", "libpass.txt", result)
+    venv = stage_venv(LIBPASS_VENV, result)
     if venv is None:
         return
     python = venv / "bin" / "python"
-    result.note = installed_versions(python, "libpass")
+    result.note = "; ".join(filter(None, [installed_versions(python, "libpass"), result.note]))
     run_pytest(str(python), list(LIBPASS_TESTS), BUILD / "libpass.xml", result)
 
 
@@ -281,16 +332,16 @@ def run_compat(result: StageResult) -> None:
     Where this machine has no Python 3.13 the stage is not run and counts as one skipped test,
     with a note in the summary.
     """
-    python = find_python(COMPAT_PYTHON_VERSION)
-    if python is None:
+    spec = compat_venv_spec()
+    if spec is None:
         result.skipped = 1
         result.note = f"NOT RUN: python{COMPAT_PYTHON_VERSION} missing (pyenv or PATH); ansible-core 2.21 is untested here"
         print(result.note, flush=True)
         return
-    venv = stage_venv("compat-venv", "compat.txt", result, python=python, no_deps=True)
+    venv = stage_venv(spec, result)
     if venv is None:
         return
-    result.note = installed_versions(venv / "bin" / "python", "ansible-core", "libpass")
+    result.note = "; ".join(filter(None, [installed_versions(venv / "bin" / "python", "ansible-core", "libpass"), result.note]))
     print(f"compat environment {venv}: {result.note}", flush=True)
     units = StageResult("units")
     run_pytest(str(venv / "bin" / "python"), ["tests/unit", "tests/simulator"], BUILD / "compat-units.xml", units, venv_bin=venv / "bin")
@@ -359,7 +410,7 @@ def run_lint(result: StageResult) -> None:
     other stages test with. Each file ansible-lint examines is a test case: it fails when
     ansible-lint reports a violation in it.
     """
-    venv = stage_venv("lint-venv", "lint.txt", result)
+    venv = stage_venv(LINT_VENV, result)
     if venv is None:
         return
     env = test_environment()
@@ -402,6 +453,8 @@ def main() -> int:
 
     BUILD.mkdir(exist_ok=True)
     stage_collection()
+    venvs = {"libpass": [LIBPASS_VENV], "compat": [spec for spec in [compat_venv_spec()] if spec], "lint": [LINT_VENV]}
+    prepare_venvs([spec for name in selected for spec in venvs.get(name, [])])
     results = []
     for name in selected:
         log(f"stage {name}")
