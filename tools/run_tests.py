@@ -1,27 +1,33 @@
 """Run every test of the collection and print one closing summary line.
 
-This is what ``make test`` (and so CI) runs, inside the virtual environment that ``make`` builds.
-The stages, in order:
+This is what ``make test`` (and so CI) runs, inside the virtual environment that ``make`` builds
+(ansible-core 2.19 on Python 3.11, requirements/dev.txt). The stages, in order:
 
 1. stage: copy the collection (the files git tracks or would track) to
    ``build/collections/ansible_collections/hashfarm/whatsminer``, where ansible-test needs it;
 2. sanity: ``ansible-test sanity --python 3.11`` (every sanity test that runs without Docker);
 3. units: pytest over ``tests/unit`` (module_utils and modules) and ``tests/simulator``;
-4. integration: ``ansible-test integration --python 3.11`` (playbooks against simulated fleets);
-5. libpass: the client's unit tests again, in a second virtual environment that has libpass (the
-   maintained fork of passlib) instead of passlib;
-6. package: ``ansible-galaxy collection build`` leaves out what users do not need, and the
+4. integration: ``ansible-test integration --python 3.11`` (playbooks against simulated fleets;
+   each target runs the in-process path unless the two execution paths are its subject);
+5. libpass: the crypto and privileged-command tests of the client again, in a second virtual
+   environment that has libpass (the maintained fork of passlib) instead of passlib;
+6. compat: the newest ansible-core (2.21, ``requirements/compat.txt``) on Python 3.13 with
+   libpass: all unit tests, and the ``execution_paths`` integration target (every module through
+   both execution paths, results compared) as a smoke run. Where Python 3.13 is missing the stage
+   is counted as skipped and says so;
+7. package: ``ansible-galaxy collection build`` leaves out what users do not need, and the
    tarball installs and its module works against a simulated miner;
-7. lint: ansible-lint (production profile, ``.ansible-lint``) over the roles, playbooks, example
+8. lint: ansible-lint (production profile, ``.ansible-lint``) over the roles, playbooks, example
    inventory and CI examples, from a third virtual environment (``requirements/lint.txt``).
 
-Each stage counts its results; the last line is ``TOTAL: N passed, N failed[, N skipped]``.
+Each stage counts its results and its time; the last line is ``TOTAL: N passed, N failed[, N skipped]``.
 ``--stages`` runs a subset, e.g. ``tools/run_tests.py --stages units`` while developing.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import os
 import re
@@ -38,9 +44,21 @@ from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
 VENV_BIN = Path(sys.executable).parent
 PYTHON_VERSION = "3.11"
-STAGES = ("sanity", "units", "integration", "libpass", "package", "lint")
-# ansible-test pins the pip it bootstraps into each of its virtual environments.
+STAGES = ("sanity", "units", "integration", "libpass", "compat", "package", "lint")
+# ansible-test pins the pip it bootstraps into each of its virtual environments (2.19: 24.2, 2.21: 25.2).
 ANSIBLE_TEST_PIP_VERSION = "24.2"
+# The compat stage: the newest ansible-core release on the newest Python it supports.
+COMPAT_PYTHON_VERSION = "3.13"
+COMPAT_ANSIBLE_TEST_PIP_VERSION = "25.2"
+# The integration target of the compat stage's smoke run: every module through both execution paths.
+COMPAT_INTEGRATION_TARGETS = ("execution_paths",)
+# The libpass stage: the client tests that hash passwords with passlib (crypto) or send privileged commands.
+LIBPASS_TESTS = (
+    "tests/unit/plugins/module_utils/test_client_crypto.py",
+    "tests/unit/plugins/module_utils/test_client_v3_crypto.py",
+    "tests/unit/plugins/module_utils/test_client_privileged.py",
+    "tests/unit/plugins/module_utils/test_client_lazy_import.py",
+)
 STANDIN_MARKER = "hashfarm.whatsminer marker"
 
 
@@ -76,20 +94,20 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, captur
     return subprocess.CompletedProcess(command, process.returncode, "".join(lines), "")
 
 
-def test_environment() -> dict[str, str]:
-    """Environment of every stage: the venv first on PATH, no injected fact variables."""
+def test_environment(venv_bin: Path = VENV_BIN) -> dict[str, str]:
+    """Environment of every stage: the stage's venv first on PATH, no injected fact variables."""
     env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
     env["ANSIBLE_INJECT_FACT_VARS"] = "false"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONPATH", None)
     return env
 
 
-def seed_ansible_test_pip_bootstrap() -> None:
+def seed_ansible_test_pip_bootstrap(pip_version: str = ANSIBLE_TEST_PIP_VERSION) -> None:
     """Give ansible-test its pip bootstrap script without downloading it (see the standin's docstring)."""
     cache = Path.home() / ".ansible" / "test" / "cache"
-    target = cache / f"get_pip_{ANSIBLE_TEST_PIP_VERSION.replace('.', '_')}.py"
+    target = cache / f"get_pip_{pip_version.replace('.', '_')}.py"
     if target.exists() and STANDIN_MARKER not in target.read_text(errors="replace"):
         return  # a real get-pip script is already cached: keep it
     cache.mkdir(parents=True, exist_ok=True)
@@ -141,11 +159,10 @@ def count_junit(report: Path, result: StageResult) -> None:
         result.skipped += skipped
 
 
-def run_pytest(python: str, paths: list[str], report: Path, result: StageResult, extra_env: dict[str, str] | None = None) -> None:
+def run_pytest(python: str, paths: list[str], report: Path, result: StageResult, venv_bin: Path = VENV_BIN) -> None:
     """Run pytest on the staged collection and count its JUnit report."""
-    env = test_environment()
+    env = test_environment(venv_bin)
     env["PYTHONPATH"] = os.pathsep.join([str(COLLECTION_ROOT), str(STAGED / "simulator")])
-    env.update(extra_env or {})
     if report.exists():
         report.unlink()
     completed = run(
@@ -156,16 +173,22 @@ def run_pytest(python: str, paths: list[str], report: Path, result: StageResult,
         count_junit(report, result)
     if completed.returncode not in (0,) and result.failed == 0:
         result.failed = 1
-        result.note = f"pytest exited {completed.returncode}"
+        result.note = "; ".join(filter(None, [result.note, f"pytest exited {completed.returncode}"]))
 
 
 def run_units(result: StageResult) -> None:
     """Unit tests of module_utils and modules, and the simulator's own tests."""
+    result.note = installed_versions(Path(sys.executable), "ansible-core")
     run_pytest(sys.executable, ["tests/unit", "tests/simulator"], BUILD / "units.xml", result)
 
 
 def run_integration(result: StageResult) -> None:
-    """ansible-test integration over the staged collection (targets start simulated fleets).
+    """ansible-test integration over the staged collection (targets start simulated fleets)."""
+    run_ansible_test_integration(VENV_BIN, PYTHON_VERSION, [], result)
+
+
+def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: list[str], result: StageResult) -> None:
+    """``ansible-test integration`` of ``targets`` (all when empty) from ``venv_bin``, counted into ``result``.
 
     Each task of each playbook is a test case (ansible-test's junit callback writes them); a
     target that fails outside a playbook (e.g. its fleet does not start) counts as one failure.
@@ -174,53 +197,160 @@ def run_integration(result: StageResult) -> None:
     if junit_dir.exists():
         shutil.rmtree(junit_dir)
     completed = run(
-        [str(VENV_BIN / "ansible-test"), "integration", "--python", PYTHON_VERSION, "--color", "no", "--continue-on-error"],
-        cwd=STAGED, env=test_environment(), capture=True,
+        [str(venv_bin / "ansible-test"), "integration", "--python", python_version, "--color", "no", "--continue-on-error", *targets],
+        cwd=STAGED, env=test_environment(venv_bin), capture=True,
     )
-    targets = StageResult("targets")
-    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", targets)
+    counts = StageResult("targets")
+    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", counts)
+    tasks = StageResult("tasks")
     for report in sorted(junit_dir.glob("*.xml")) if junit_dir.exists() else []:
-        count_junit(report, result)
-    result.failed = max(result.failed, targets.failed)
-    result.note = f"{targets.passed + targets.failed} targets, {targets.failed} failed"
-    if completed.returncode != 0 and result.failed == 0:
-        result.failed = 1
-        result.note += f"; ansible-test integration exited {completed.returncode}"
+        count_junit(report, tasks)
+    result.passed += tasks.passed
+    result.skipped += tasks.skipped
+    result.failed += max(tasks.failed, counts.failed)
+    notes = [f"{counts.passed + counts.failed} targets, {counts.failed} failed"]
+    if completed.returncode != 0 and tasks.failed == 0 and counts.failed == 0:
+        result.failed += 1
+        notes.append(f"ansible-test integration exited {completed.returncode}")
+    result.note = "; ".join([result.note, *notes] if result.note else notes)
 
 
-def stage_venv(name: str, requirements_file: str, result: StageResult) -> Path | None:
-    """A virtual environment of its own for one stage, rebuilt when its pinned requirements change.
+@dataclasses.dataclass(frozen=True)
+class VenvSpec:
+    """A stage's own virtual environment: ``BUILD / name`` from ``requirements/<requirements_file>`` with ``python``.
 
-    Returns the venv's path, or None (with the stage marked failed) when installing fails.
+    ``no_deps``: install exactly the pinned list (it must be complete).
     """
-    venv = BUILD / name
-    requirements = REPO / "requirements" / requirements_file
+
+    name: str
+    requirements_file: str
+    python: str = sys.executable
+    no_deps: bool = False
+
+
+LIBPASS_VENV = VenvSpec("libpass-venv", "libpass.txt")
+LINT_VENV = VenvSpec("lint-venv", "lint.txt")
+# Virtual environments being built in the background while earlier stages run (prepare_venvs).
+VENV_BUILDS: dict[str, concurrent.futures.Future] = {}
+
+
+def build_venv(spec: VenvSpec) -> tuple[Path | None, str]:
+    """Build (or keep, when its pinned requirements and its Python are unchanged) a stage's venv.
+
+    Returns the venv's path (None when installing failed) and a note; pip's output goes to
+    ``BUILD / "<name>.log"`` so that it does not mix with a stage running meanwhile.
+    """
+    venv = BUILD / spec.name
+    requirements = REPO / "requirements" / spec.requirements_file
     stamp = venv / ".requirements"
-    if stamp.exists() and stamp.read_text() == requirements.read_text():
-        return venv
+    wanted = f"# python: {spec.python}\n# no-deps: {spec.no_deps}\n{requirements.read_text()}"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return venv, ""
+    started = time.monotonic()
     if venv.exists():
         shutil.rmtree(venv)
-    run([sys.executable, "-m", "venv", str(venv)], cwd=REPO)
-    installed = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)], cwd=REPO)
-    if installed.returncode != 0:
-        result.failed, result.note = 1, f"could not install requirements/{requirements_file}"
-        return None
-    stamp.write_text(requirements.read_text())
+    log_file = BUILD / f"{spec.name}.log"
+    options = ["--no-deps"] if spec.no_deps else []
+    with open(log_file, "w", encoding="utf-8") as output:
+        for command in ([spec.python, "-m", "venv", str(venv)],
+                        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *options, "-r", str(requirements)]):
+            output.write("$ " + " ".join(command) + "\n")
+            output.flush()
+            if subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, check=False).returncode != 0:
+                return None, f"could not install requirements/{spec.requirements_file} (see {log_file})"
+    stamp.write_text(wanted)
+    return venv, f"venv built in {time.monotonic() - started:.0f} s"
+
+
+def prepare_venvs(specs: list[VenvSpec]) -> None:
+    """Start building ``specs`` one after the other in a background thread, while the first stages run."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="venv")
+    for spec in specs:
+        VENV_BUILDS[spec.name] = executor.submit(build_venv, spec)
+    executor.shutdown(wait=False)
+
+
+def stage_venv(spec: VenvSpec, result: StageResult) -> Path | None:
+    """The stage's venv (waiting for its background build, or building it now); None, with the stage failed, when installing failed."""
+    future = VENV_BUILDS.pop(spec.name, None)
+    print(f"virtual environment {BUILD / spec.name} (requirements/{spec.requirements_file})", flush=True)
+    venv, note = future.result() if future is not None else build_venv(spec)
+    if venv is None:
+        result.failed = 1
+    if note:
+        result.note = "; ".join(filter(None, [result.note, note]))
+        print(note, flush=True)
     return venv
 
 
+def compat_venv_spec() -> VenvSpec | None:
+    """The compat stage's venv on this machine's Python 3.13, None when there is none."""
+    python = find_python(COMPAT_PYTHON_VERSION)
+    return None if python is None else VenvSpec("compat-venv", "compat.txt", python=python, no_deps=True)
+
+
+def installed_versions(python: Path, *distributions: str) -> str:
+    """``"name version, ..."`` of the Python and the ``distributions`` installed for ``python``."""
+    script = ("import importlib.metadata as m, platform, sys; "
+              "print(', '.join(['Python ' + platform.python_version()] + [d + ' ' + m.version(d) for d in sys.argv[1:]]))")
+    check = subprocess.run([str(python), "-c", script, *distributions], check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return check.stdout.strip().splitlines()[-1] if check.returncode == 0 else f"cannot read versions: {check.stdout.strip()[-200:]}"
+
+
 def run_libpass(result: StageResult) -> None:
-    """The client's unit tests again with libpass instead of passlib."""
-    venv = stage_venv("libpass-venv", "libpass.txt", result)
+    """The client's crypto and privileged-command tests again with libpass instead of passlib."""
+    venv = stage_venv(LIBPASS_VENV, result)
     if venv is None:
         return
     python = venv / "bin" / "python"
-    check = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('libpass')); import passlib"],
-        check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    result.note = "; ".join(filter(None, [installed_versions(python, "libpass"), result.note]))
+    run_pytest(str(python), list(LIBPASS_TESTS), BUILD / "libpass.xml", result)
+
+
+def find_python(version: str) -> str | None:
+    """A Python ``version`` interpreter of this machine: pyenv's (newest patch release first), else ``pythonX.Y`` on PATH.
+
+    A pyenv shim on PATH is tried too, but only counts when it runs that version.
+    """
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = sorted(
+        pyenv_root.glob(f"versions/{version}.*/bin/python{version}"),
+        key=lambda path: [int(part) if part.isdigit() else 0 for part in path.parent.parent.name.split(".")], reverse=True,
     )
-    print(f"libpass version in {venv}: {check.stdout.strip()}")
-    run_pytest(str(python), ["tests/unit/plugins/module_utils"], BUILD / "libpass.xml", result)
+    on_path = shutil.which(f"python{version}")
+    for candidate in [*map(str, candidates), *([on_path] if on_path else [])]:
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               check=False, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def run_compat(result: StageResult) -> None:
+    """The newest ansible-core on Python 3.13 with libpass: all unit tests and the smoke integration run.
+
+    Where this machine has no Python 3.13 the stage is not run and counts as one skipped test,
+    with a note in the summary.
+    """
+    spec = compat_venv_spec()
+    if spec is None:
+        result.skipped = 1
+        result.note = f"NOT RUN: python{COMPAT_PYTHON_VERSION} missing (pyenv or PATH); ansible-core 2.21 is untested here"
+        print(result.note, flush=True)
+        return
+    venv = stage_venv(spec, result)
+    if venv is None:
+        return
+    result.note = "; ".join(filter(None, [installed_versions(venv / "bin" / "python", "ansible-core", "libpass"), result.note]))
+    print(f"compat environment {venv}: {result.note}", flush=True)
+    units = StageResult("units")
+    run_pytest(str(venv / "bin" / "python"), ["tests/unit", "tests/simulator"], BUILD / "compat-units.xml", units, venv_bin=venv / "bin")
+    seed_ansible_test_pip_bootstrap(COMPAT_ANSIBLE_TEST_PIP_VERSION)
+    smoke = StageResult("smoke")
+    run_ansible_test_integration(venv / "bin", COMPAT_PYTHON_VERSION, list(COMPAT_INTEGRATION_TARGETS), smoke)
+    result.passed, result.failed, result.skipped = units.passed + smoke.passed, units.failed + smoke.failed, units.skipped + smoke.skipped
+    result.note += (f"; units {units.passed} passed {units.failed} failed{' (' + units.note + ')' if units.note else ''}"
+                    f"; smoke {smoke.passed} tasks passed {smoke.failed} failed ({smoke.note})")
 
 
 def run_package(result: StageResult) -> None:
@@ -280,7 +410,7 @@ def run_lint(result: StageResult) -> None:
     other stages test with. Each file ansible-lint examines is a test case: it fails when
     ansible-lint reports a violation in it.
     """
-    venv = stage_venv("lint-venv", "lint.txt", result)
+    venv = stage_venv(LINT_VENV, result)
     if venv is None:
         return
     env = test_environment()
@@ -305,7 +435,10 @@ PACKAGE_REQUIRED_FILES = (
     "plugins/modules/whatsminer_facts.py", "plugins/module_utils/_client.py", "plugins/doc_fragments/connection.py",
 )
 
-RUNNERS = {"sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass, "package": run_package, "lint": run_lint}
+RUNNERS = {
+    "sanity": run_sanity, "units": run_units, "integration": run_integration, "libpass": run_libpass, "compat": run_compat,
+    "package": run_package, "lint": run_lint,
+}
 
 
 def main() -> int:
@@ -320,6 +453,8 @@ def main() -> int:
 
     BUILD.mkdir(exist_ok=True)
     stage_collection()
+    venvs = {"libpass": [LIBPASS_VENV], "compat": [spec for spec in [compat_venv_spec()] if spec], "lint": [LINT_VENV]}
+    prepare_venvs([spec for name in selected for spec in venvs.get(name, [])])
     results = []
     for name in selected:
         log(f"stage {name}")
@@ -333,6 +468,7 @@ def main() -> int:
     for result in results:
         note = f"  ({result.note})" if result.note else ""
         print(f"  {result.name:<12} {result.passed:>5} passed {result.failed:>4} failed {result.skipped:>4} skipped {result.seconds:>7.1f} s{note}")
+    print(f"  {'all stages':<12} {'':>5}        {'':>4}        {'':>4}         {sum(result.seconds for result in results):>7.1f} s", flush=True)
     passed = sum(result.passed for result in results)
     failed = sum(result.failed for result in results)
     skipped = sum(result.skipped for result in results)

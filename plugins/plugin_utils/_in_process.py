@@ -18,9 +18,12 @@ the module file runs) in the worker process, and builds the result the way ``Ans
   applied), and invalid ones fail with the text ``AnsibleModule`` gives;
 * check mode and diff mode come from the task, as ``_ansible_check_mode``/``_ansible_diff`` do;
 * every ``no_log`` value is masked in the whole result with ``remove_values``, top-level booleans
-  and nulls are kept, ``invocation.module_args`` is added, warnings are returned unmasked (as
+  and nulls are kept, ``invocation.module_args`` is added (from ansible-core 2.21 only when the
+  ``INJECT_INVOCATION`` setting asks for it, as modules do), warnings are returned unmasked (as
   ``AnsibleModule`` returns them), and typed errors become the same failure fields
   (``_connection.failure_result``).
+
+The few ansible-core internals this needs are behind ``_ansible_compat.py``.
 
 Which way a task runs is ``choose_path``: the module runs normally (``_execute_module``) when the
 task runs on another host (``delegate_to`` a jump host whose connection is not ``local``), with
@@ -45,13 +48,6 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-try:
-    # What ActionBase._execute_module marks a failed module result with, so that the controller
-    # reports "Module failed" for it. Private to ansible-core: without it, "Action failed".
-    from ansible._internal._errors._captured import AnsibleModuleCapturedError
-except ImportError:  # pragma: no cover - another ansible-core
-    AnsibleModuleCapturedError = None  # pylint: disable=invalid-name
-
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
     Logic,
     ModuleFailure,
@@ -60,6 +56,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection im
     module_argument_spec,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import as_module_result, inject_invocation, no_log_values
 
 display = Display()
 
@@ -176,8 +173,7 @@ def validate_arguments(argument_spec: dict, args: dict, module_name: str) -> Val
         error = validation.errors.msg
         if isinstance(validation.errors[0], UnsupportedError):
             error = f"Unsupported parameters for ({module_name}) module: {error}"
-    no_log_values = set(validation._no_log_values)  # pylint: disable=protected-access  # what AnsibleModule reads too
-    return ValidatedArguments(params, no_log_values, error)
+    return ValidatedArguments(params, no_log_values(validation), error)
 
 
 def error_tracebacks_enabled() -> bool:
@@ -204,17 +200,22 @@ def run_logic(logic: Logic, params: dict, check_mode: bool, diff: bool) -> tuple
     return result, result.pop("warnings")
 
 
-def module_result(fields: dict, params: dict, no_log_values: set, warnings: list[str]) -> dict:
+def module_result(fields: dict, params: dict, hidden: set, warnings: list[str], *, invocation: bool = True) -> dict:
     """The result ``AnsibleModule.exit_json``/``fail_json`` would print for ``fields``.
 
-    ``invocation.module_args`` is added; every no_log value is masked anywhere in the result,
-    except top-level booleans and nulls; the warnings, each once, are added unmasked (a module's
-    warnings are objects that masking leaves alone).
+    ``invocation.module_args`` is added when ``invocation`` is set (``inject_invocation``: always
+    before ansible-core 2.21, then the ``INJECT_INVOCATION`` setting); every value in ``hidden``
+    (the no_log values) is masked anywhere in the result, except top-level booleans and nulls;
+    the warnings, each once, are added unmasked (a module's warnings are objects that masking
+    leaves alone).
     """
     result = dict(fields)
-    result.setdefault("invocation", {"module_args": params})
+    if invocation:
+        result.setdefault("invocation", {"module_args": params})
+    else:
+        result.pop("invocation", None)
     preserved = {key: value for key, value in result.items() if value is None or isinstance(value, bool)}
-    result = remove_values(result, no_log_values)
+    result = remove_values(result, hidden)
     result.update(preserved)
     if warnings:
         result["warnings"] = list(dict.fromkeys(warnings))
@@ -251,7 +252,7 @@ class InProcessModuleAction(ActionBase):
                     f"{decision.reason}", host=self._host_name(task_vars))
         if decision.path == MODULE:
             return self._run_as_module(result, task_vars)
-        return merge_hash(result, self._run_in_process())
+        return merge_hash(result, self._run_in_process(task_vars))
 
     def execution_path(self, task_vars: dict[str, t.Any]) -> PathDecision:
         """The decision for this task, from its connection, become, async and ``whatsminer_execution``."""
@@ -274,7 +275,7 @@ class InProcessModuleAction(ActionBase):
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
-            self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access  # as ansible.builtin.normal does
+            self._remove_tmp_path(None)  # the connection's temporary directory, as ansible.builtin.normal removes it
         return result
 
     def _task_environment(self) -> dict[str, str]:
@@ -283,7 +284,7 @@ class InProcessModuleAction(ActionBase):
         self._compute_environment_string(raw_environment_out=variables)
         return variables
 
-    def _run_in_process(self) -> dict[str, t.Any]:
+    def _run_in_process(self, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         """Validate, run the logic and build the result as the module would, in this process."""
         args = through_module_json(dict(self._task.args), Direction.CONTROLLER_TO_MODULE)
         with environment(self._task_environment()):
@@ -292,7 +293,5 @@ class InProcessModuleAction(ActionBase):
             fields, warnings = {"failed": True, "msg": validated.error}, []
         else:
             fields, warnings = run_logic(self.logic, validated.params, bool(self._task.check_mode), bool(self._task.diff))
-        result = through_module_json(module_result(fields, validated.params, validated.no_log_values, warnings), Direction.MODULE_TO_CONTROLLER)
-        if result.get("failed") and AnsibleModuleCapturedError is not None:
-            AnsibleModuleCapturedError.normalize_result_exception(result)
-        return result
+        fields = module_result(fields, validated.params, validated.no_log_values, warnings, invocation=inject_invocation(task_vars))
+        return as_module_result(through_module_json(fields, Direction.MODULE_TO_CONTROLLER))

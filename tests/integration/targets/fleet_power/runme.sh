@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Staggered curtailment and resumption with hashfarm.whatsminer.power on a simulated fleet of 30
 # miners of mixed firmware (1.4.x, 2.0.x, 2024 and 3.x; the API 3 super password of the 3.x miners is
-# the admin password), through both execution paths: the simulator's command logs (arrival
+# the admin password), through the in-process path: the simulator's command logs (arrival
 # time of every command) show that no batch starts before the previous one is done and has
 # paused, so never more than a batch of miners is switching at once. Then requests that must fail
 # before any miner is contacted.
@@ -27,7 +27,7 @@ verify() {
         -e "switch_command=$3" -e "batch_size=$4" -e "pause=$5" "${@:6}"
 }
 
-for execution in auto module; do
+for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whatsminer_fleet/fleet.sh)
     work="$OUTPUT_DIR/power-$execution"
     rm -rf "$work"
     mkdir -p "$work"

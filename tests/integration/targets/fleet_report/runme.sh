@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The fleet report of hashfarm.whatsminer.facts on a simulated fleet of 30 miners of mixed firmware
 # (1.4.x, 2.0.x, 2024 and 3.x), some of them stopped, hot, with errors, in low power or unreachable
-# (on API 2 and on 3.x firmware), through both execution
-# paths: the JSON, CSV and HTML files exist and carry every miner's values, equal to the
+# (on API 2 and on 3.x firmware), through the in-process
+# path: the JSON, CSV and HTML files exist and carry every miner's values, equal to the
 # simulator's true state, with the problem miners marked.
 set -eux
 
@@ -15,7 +15,7 @@ start_fleet --count 30 --profiles mixed,3.x --address-mode ports --restart-secon
 TARGET_DIR="$PWD"
 sim_ctl start "$TARGET_DIR/start.json"
 
-for execution in auto module; do
+for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whatsminer_fleet/fleet.sh)
     work="$OUTPUT_DIR/report-$execution"
     rm -rf "$work"
     mkdir -p "$work"

@@ -3,8 +3,8 @@
 # 2024 and 3.x, nine of each; the API 3 super password of the 3.x miners is the admin password:
 # the role uses one password for both APIs): the example inventory's racks 1 to 3 as shipped
 # (group_vars, host_vars, vault), applied with the example CI pipelines' own ansible-playbook
-# lines (check job, apply job, apply job again), through both execution paths (the in-process
-# action plugins and plain module execution). Then mistakes in inventory, which must stop a run
+# lines (check job, apply job, apply job again), through the in-process path (the
+# action plugins; setup_whatsminer_fleet/fleet.sh). Then mistakes in inventory, which must stop a run
 # before any miner is contacted.
 set -eux
 
@@ -34,7 +34,7 @@ run_job() {
     done <<< "$lines"
 }
 
-for execution in auto module; do
+for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whatsminer_fleet/fleet.sh)
     work="$OUTPUT_DIR/site-$execution"
     rm -rf "$work"
     mkdir -p "$work"
@@ -53,5 +53,5 @@ for execution in auto module; do
     cd "$TARGET_DIR"
 done
 
-ansible-playbook "$TARGET_DIR/check_bad_inventory.yml" -e "inventory=$OUTPUT_DIR/site-module/inventory" \
+ansible-playbook "$TARGET_DIR/check_bad_inventory.yml" -e "inventory=$OUTPUT_DIR/site-$execution/inventory" \
     -e "control_url=$FLEET_CONTROL_URL" "$@"

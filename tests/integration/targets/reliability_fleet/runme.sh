@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Partial fleet and load, through both execution paths, on one fleet of 200 simulated miners of
+# Partial fleet and load, through the in-process path, on one fleet of 200 simulated miners of
 # mixed firmware (1.4.x, 2.0.x, 2024 and 3.x; the API 3 super password of the 3.x miners is the
 # admin password):
 # - partial fleet: farm.yml (facts, pools, power) on the first 100 miners, 10 of them broken in
@@ -8,7 +8,7 @@
 # - load: three runs back to back at forks 50 on all 200 (pools, power, pools again); farm.py
 #   checks writes, tokens (3.x: salt reads) and the true state after each run.
 set -eux
-export FLEET_LIFETIME=1800  # both paths of partial fleet and load on one fleet; a slow CI host needs the margin
+export FLEET_LIFETIME=1800  # partial fleet and load on one fleet; a slow CI host needs the margin
 
 source ../setup_whatsminer_fleet/fleet.sh
 source ../reliability_common/reliability.sh
@@ -22,7 +22,7 @@ start_fleet --count 200 --profiles mixed,3.x --address-mode ports --restart-seco
     --v3-password "$PASSWORD"
 
 status=0
-for execution in auto module; do
+for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whatsminer_fleet/fleet.sh)
     playbook_args=(-i "$FLEET_INVENTORY" farm.yml -f 50 -e "farm_password=$PASSWORD" -e "whatsminer_execution=$execution" "$@")
 
     farm partial-setup

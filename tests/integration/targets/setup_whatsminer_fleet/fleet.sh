@@ -49,5 +49,13 @@ start_fleet() {
     export FLEET_INVENTORY FLEET_CONTROL_URL
 }
 
+# The execution paths (values of whatsminer_execution) of a target whose subject is not the paths
+# themselves: the in-process path only. execution_paths, reliability_faults and reliability_secrets
+# (whose subject is what each path does) run both. To run every target through both, e.g. to look
+# into a difference, change the default below to "auto module" (ansible-test does not pass its
+# caller's environment on; WHATSMINER_TEST_EXECUTIONS works where a runme.sh is run by hand).
+# shellcheck disable=SC2034  # used by the runme.sh that source this file
+read -r -a TEST_EXECUTIONS <<< "${WHATSMINER_TEST_EXECUTIONS:-auto}"
+
 # Options every playbook of the tests runs with.
 export ANSIBLE_INJECT_FACT_VARS=false

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# whatsminer_facts against simulated miners of every firmware profile, through both execution paths
-# (auto: in the controller's worker process; module: the module), each against a fresh fleet.
+# whatsminer_facts against simulated miners of every firmware profile, through the in-process path
+# (whatsminer_execution auto: in the controller's worker process; setup_whatsminer_fleet/fleet.sh), a fresh fleet per path.
 set -eux
 
 source ../setup_whatsminer_fleet/fleet.sh
 
-for execution in auto module; do
+for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whatsminer_fleet/fleet.sh)
     start_fleet --count 4 --profiles 1.4.x,2.0.x,2024,3.x --address-mode ports --restart-seconds 1
     run_playbook() {
         ansible-playbook -i "$FLEET_INVENTORY" "$@" -e "whatsminer_execution=$execution"

@@ -5,18 +5,15 @@
 ``make_action`` builds an action plugin the way the task executor does (a task, a real connection
 plugin, a play context, a templar). ``module_output`` runs a module's ``main`` in this process and
 returns what ``ActionBase._execute_module`` would hand on: the printed JSON decoded with the module
-profile, a failure's ``exception`` normalized. ``comparable`` turns warnings into their texts, the
+profile and passed through ``as_module_result``. ``comparable`` turns warnings into their texts, the
 only form in which the two paths differ before the task executor turns both into the same objects.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from ansible.module_utils import _internal as module_utils_internal
-from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.common.json import Direction, get_module_decoder
 from ansible.module_utils.testing import patch_module_args
 from ansible.parsing.dataloader import DataLoader
@@ -24,7 +21,13 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 from ansible.template import Templar
 
-from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import AnsibleModuleCapturedError, InProcessModuleAction
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import (
+    as_module_process,
+    as_module_result,
+    inject_invocation,
+    invocation_module_argument,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import InProcessModuleAction
 
 
 class FakeTask:  # pylint: disable=too-few-public-methods,too-many-instance-attributes
@@ -58,41 +61,33 @@ def make_action(action_class: type[InProcessModuleAction], module_name: str, arg
     )
 
 
-def run_in_process(action_class: type[InProcessModuleAction], module_name: str, args: dict, **task_options: Any) -> dict:
-    """The result of the action plugin's in-process path for a task on the controller."""
+def run_in_process(action_class: type[InProcessModuleAction], module_name: str, args: dict, *, invocation: bool = True, **task_options: Any) -> dict:
+    """The result of the action plugin's in-process path for a task on the controller.
+
+    ``invocation``: the task asks for ``invocation.module_args`` in its result (the variable
+    ``ansible_inject_invocation``; ansible-core before 2.21 always returns it).
+    """
     action = make_action(action_class, module_name, args, **task_options)
     assert action.execution_path({}).path == "in_process"
-    return action.run(task_vars={})
+    return action.run(task_vars={"ansible_inject_invocation": invocation})
 
 
 def module_output(main: Callable[[], None], module_name: str, args: dict, capsys: Any, *,  # pylint: disable=too-many-arguments
-                  check_mode: bool = False, diff: bool = False) -> dict:
-    """What ``_execute_module`` returns for a run of the module ``main`` with ``args`` (this process, no interpreter)."""
-    module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_module_name=f"hashfarm.whatsminer.{module_name}")
+                  check_mode: bool = False, diff: bool = False, invocation: bool = True) -> dict:
+    """What ``_execute_module`` returns for a run of the module ``main`` with ``args`` (this process, no interpreter).
+
+    ``invocation`` as for ``run_in_process``. ``_ansible_no_log`` as ``ActionBase`` sets it with ANSIBLE_NO_TARGET_SYSLOG:
+    a test writes nothing to the machine's syslog.
+    """
+    module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_module_name=f"hashfarm.whatsminer.{module_name}",
+                       _ansible_no_log=True, **invocation_module_argument(inject_invocation({"ansible_inject_invocation": invocation})))
     capsys.readouterr()
-    # AnsibleModule collects warnings process-wide; each run here stands for its own process.
-    module_warnings._global_warnings.clear()  # pylint: disable=protected-access
-    module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
-    with patch_module_args(module_args), _as_module_process():
+    with patch_module_args(module_args), as_module_process():
         try:
             main()
         except SystemExit:
             pass
-    result = json.loads(capsys.readouterr().out, cls=get_module_decoder("legacy", Direction.MODULE_TO_CONTROLLER))
-    if result.get("failed"):
-        AnsibleModuleCapturedError.normalize_result_exception(result)
-    return result
-
-
-@contextlib.contextmanager
-def _as_module_process() -> Iterator[None]:
-    """Make module_utils behave as in a module's own process: in the controller they display warnings instead of returning them."""
-    saved = module_utils_internal.is_controller
-    module_utils_internal.is_controller = False
-    try:
-        yield
-    finally:
-        module_utils_internal.is_controller = saved
+    return as_module_result(json.loads(capsys.readouterr().out, cls=get_module_decoder("legacy", Direction.MODULE_TO_CONTROLLER)))
 
 
 def comparable(result: dict) -> dict:

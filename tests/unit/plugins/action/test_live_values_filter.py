@@ -1,14 +1,10 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The result comparison of the execution_paths target: only live measurements are set aside."""
+"""The result comparison of the two execution paths (equivalence tests, execution_paths target): only live measurements are set aside."""
 
 from __future__ import annotations
 
-from ansible_collections.hashfarm.whatsminer.tests.integration.targets.execution_paths.filter_plugins.execution_paths import (
-    LIVE_VALUE,
-    FilterModule,
-    without_live_values,
-)
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.live_values import LIVE_VALUE, without_live_values
 
 FACTS = {
     "changed": False,
@@ -39,7 +35,3 @@ def test_results_that_differ_elsewhere_still_differ():
     assert without_live_values({"hashrate_ths": None}) != without_live_values({"hashrate_ths": 1.0})  # unknown is not a measurement
     assert without_live_values({"power_w": True}) == {"power_w": True}  # only numbers are measurements
     assert without_live_values({"msg": "x", "warnings": ["w"]}) == {"msg": "x", "warnings": ["w"]}
-
-
-def test_the_filter_is_registered():
-    assert FilterModule().filters() == {"without_live_values": without_live_values}

@@ -9,10 +9,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from ansible.module_utils import _internal as module_utils_internal
-from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import as_module_process, invocation_module_argument
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet, FleetStarter
 
 
@@ -35,20 +34,13 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
     """Run ``main`` of a module with ``args``, in check and/or diff mode when asked."""
 
     def run(main: Callable[[], None], args: dict[str, Any], *, check_mode: bool = False, diff: bool = False) -> ModuleResult:
-        module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        # With invocation.module_args (ansible-core 2.21+ returns it on request only), whose no_log masking the tests check;
+        # _ansible_no_log as ActionBase sets it with ANSIBLE_NO_TARGET_SYSLOG: a test writes nothing to the machine's syslog.
+        module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_no_log=True, **invocation_module_argument(True))
         capsys.readouterr()
-        # AnsibleModule collects warnings process-wide; each run here stands for its own process.
-        module_warnings._global_warnings.clear()  # pylint: disable=protected-access
-        module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
-        # A test that imported controller code (an action plugin) marked this process as the
-        # controller, where module warnings are displayed instead of returned: run as a module does.
-        saved = module_utils_internal.is_controller
-        module_utils_internal.is_controller = False
-        try:
-            with patch_module_args(module_args), pytest.raises(SystemExit):
-                main()
-        finally:
-            module_utils_internal.is_controller = saved
+        # Each run stands for the module's own process (fresh warnings; warnings returned, not displayed).
+        with patch_module_args(module_args), as_module_process(), pytest.raises(SystemExit):
+            main()
         return ModuleResult(json.loads(capsys.readouterr().out))
 
     return run

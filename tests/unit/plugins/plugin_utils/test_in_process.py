@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from ansible._internal._datatag._tags import TrustedAsTemplate
 from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+from ansible.template import trust_as_template
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, module_argument_spec
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError, MissingLibraryError
@@ -66,7 +66,7 @@ def test_other_values_are_refused(execution):
 
 
 def test_arguments_travel_as_they_do_to_a_module():
-    args = {"pools": ({"url": TrustedAsTemplate().tag("{{ not templated }}"), "user": "u"},), 1: "key"}
+    args = {"pools": ({"url": trust_as_template("{{ not templated }}"), "user": "u"},), 1: "key"}
     travelled = through_module_json(args, Direction.CONTROLLER_TO_MODULE)
     assert travelled == {"pools": [{"url": "{{ not templated }}", "user": "u"}], "1": "key"}
     assert type(travelled["pools"][0]["url"]) is str  # pylint: disable=unidiomatic-typecheck  # the tag is gone
