@@ -321,9 +321,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _candidate(self, preference: dict[str, str], miner: Miner) -> str | None:
         if "template" in preference:
-            variables = self._host_variables(miner)
+            self.templar.available_variables = self._host_variables(miner)
             try:
-                value = self._compose(preference["template"], variables)
+                value = self.templar.template(trust_as_template(preference["template"]))
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 raise AnsibleParserError(f"whatsminer inventory: the hostnames template {preference['template']!r} failed: {exc}") from None
             text = str(value).strip() if value is not None else ""
