@@ -7,9 +7,9 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: whatsminer
 short_description: Find the Whatsminer miners on a farm's networks
-version_added: 0.2.0
+version_added: 0.1.0
 author:
-  - hashfarm maintainers
+  - hashfarm maintainers (@hashfarm)
 description:
   - Scans the addresses of O(networks) for MicroBT Whatsminer miners and adds every miner found as a host of
     group O(group), with the variables the collection's modules and roles need (V(whatsminer_api_version) among them,
@@ -117,7 +117,7 @@ notes:
 seealso:
   - name: Discover your farm (README)
     description: How to start from discovery, with keyed groups by model, firmware and API version.
-    link: https://github.com/hashfarm/whatsminer#discover-your-farm
+    link: https://github.com/hashfarm/hashfarm.whatsminer#discover-your-farm
 """
 
 EXAMPLES = r"""
@@ -212,6 +212,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.v(f"whatsminer inventory: scanned {path}: {describe(result)}")
             for address, reason in result.unidentified.items():
                 self.display.vvv(f"whatsminer inventory: {address} is not an identified miner: {reason}")
+            self._warn_duplicates(result)
         if update_cache:
             self._cache[cache_key] = result.as_dict()
         self._populate(result)
@@ -282,11 +283,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for variable, value in self._host_variables(miner).items():
                 self.inventory.set_variable(name, variable, value)
             self._construct(name)
-        for kept, others in result.duplicates.items():
-            miner = next(item for item in result.miners if item.address == kept)
-            self.display.warning(
-                f"whatsminer inventory: miner {miner.key} answered at {kept} and at {', '.join(others)} (DHCP moved it during the scan?); "
-                f"it is one host, {names[kept]}, at {kept}, the address it reports as its own")
         other_group = self.get_option("other_miners_group")
         if other_group:
             self.inventory.add_group(other_group)
@@ -295,6 +291,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.set_variable(other.address, "ansible_host", other.address)
                 self.inventory.set_variable(other.address, "discovered_model", other.model)
                 self.inventory.set_variable(other.address, "discovered_description", other.description)
+
+    def _warn_duplicates(self, result: ScanResult) -> None:
+        """One warning per miner the scan saw at more than one address (not repeated from the cache)."""
+        names = self._names(result.miners)
+        for kept, others in result.duplicates.items():
+            miner = next(item for item in result.miners if item.address == kept)
+            self.display.warning(
+                f"whatsminer inventory: miner {miner.key} answered at {kept} and at {', '.join(others)} (DHCP moved it during the scan?); "
+                f"it is one host, {names[kept]}, at {kept}, the address it reports as its own")
 
     def _construct(self, name: str) -> None:
         strict = self.get_option("strict")

@@ -352,16 +352,22 @@ class Scanner:
         self.unidentified: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop of the running scan."""
+        if self._loop is None:
+            raise RuntimeError("the scan is not running")
+        return self._loop
+
     # --- sockets ------------------------------------------------------------------------
 
     async def _connect(self, address: str, port: int) -> socket.socket | None:
         """A connected non-blocking socket, or ``None`` (refused, unreachable, timed out)."""
-        assert self._loop is not None
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
             async with asyncio.timeout(self.timeout):
-                await self._loop.sock_connect(sock, (address, port))
+                await self.loop.sock_connect(sock, (address, port))
         except (OSError, TimeoutError):
             sock.close()
             return None
@@ -370,13 +376,12 @@ class Scanner:
 
     async def _receive_until_close(self, sock: socket.socket) -> bytes:
         """API 2 framing: everything until the peer closes (a reset or timeout after a whole JSON document counts as the end)."""
-        assert self._loop is not None
         chunks: list[bytes] = []
         received = 0
         try:
             async with asyncio.timeout(self.timeout):
                 while True:
-                    chunk = await self._loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
+                    chunk = await self.loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
                     if not chunk:
                         break
                     chunks.append(chunk)
@@ -392,12 +397,11 @@ class Scanner:
 
     async def _receive_frame(self, sock: socket.socket) -> bytes:
         """API 3 framing: one length-prefixed frame (heartbeats skipped)."""
-        assert self._loop is not None
 
         async def exactly(count: int) -> bytes:
             data = b""
             while len(data) < count:
-                chunk = await self._loop.sock_recv(sock, count - len(data))
+                chunk = await self.loop.sock_recv(sock, count - len(data))
                 if not chunk:
                     raise _NoAnswer("the connection closed before a whole frame")
                 data += chunk
@@ -430,24 +434,22 @@ class Scanner:
 
     async def _api2(self, address: str, command: str, sock: socket.socket | None = None) -> dict[str, Any]:
         """One API 2 read (on ``sock`` when given, else on a new connection); the parsed reply."""
-        assert self._loop is not None
         if sock is None:
             sock = await self._connect(address, self.port)
             if sock is None:
                 raise _NoAnswer(f"port {self.port} stopped accepting")
         with sock:
             try:
-                await self._loop.sock_sendall(sock, _encode({"cmd": command}))
+                await self.loop.sock_sendall(sock, _encode({"cmd": command}))
             except OSError as exc:
                 raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
             return self._parse(await self._receive_until_close(sock))
 
     async def _api3(self, sock: socket.socket, command: str) -> dict[str, Any]:
         """One API 3 read on ``sock``; the parsed reply."""
-        assert self._loop is not None
         with sock:
             try:
-                await self._loop.sock_sendall(sock, _frame({"cmd": command}))
+                await self.loop.sock_sendall(sock, _frame({"cmd": command}))
             except OSError as exc:
                 raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
             return self._parse(await self._receive_frame(sock))

@@ -137,6 +137,7 @@ def test_other_miners_stay_out_without_their_group() -> None:
 def test_a_miner_seen_twice_is_one_host_with_a_warning() -> None:
     plugin = Plugin()
     hosts = plugin.populate()
+    plugin._warn_duplicates(FARM)  # pylint: disable=protected-access
     assert len(hosts) == 3
     assert plugin.warnings == [
         "whatsminer inventory: miner C4:08:28:00:00:02 answered at 10.20.0.12 and at 10.20.0.99 (DHCP moved it during the scan?); "
