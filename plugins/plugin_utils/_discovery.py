@@ -333,7 +333,11 @@ def identity_of(api_version: int, replies: dict[str, dict[str, Any] | None], add
 
 
 class _NoAnswer(Exception):
-    """An exchange that gave no parsable reply (closed, reset, silent, not JSON)."""
+    """An exchange that gave no parsable reply (closed, reset, silent, not JSON); ``timed_out``: it may come with more time."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
 class Scanner:
@@ -351,6 +355,9 @@ class Scanner:
         self.others: list[OtherMiner] = []
         self.unidentified: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
+        self._again: list[str] = []
+        self._last_pass = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -392,7 +399,9 @@ class Scanner:
             data = b"".join(chunks)
             if data and is_complete_document(data):
                 return data
-            raise _NoAnswer("no reply (timed out)" if isinstance(exc, TimeoutError) else f"the connection broke ({exc.strerror or exc})") from None
+            if isinstance(exc, TimeoutError):
+                raise _NoAnswer("no reply (timed out)", timed_out=True) from None
+            raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
         return b"".join(chunks)
 
     async def _receive_frame(self, sock: socket.socket) -> bytes:
@@ -417,7 +426,7 @@ class Scanner:
                         raise _NoAnswer(f"a frame of {length} bytes announced (not the API 3 framing)")
                     return await exactly(length)
         except TimeoutError:
-            raise _NoAnswer("no reply (timed out)") from None
+            raise _NoAnswer("no reply (timed out)", timed_out=True) from None
         except OSError as exc:
             raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
 
@@ -455,9 +464,12 @@ class Scanner:
             return self._parse(await self._receive_frame(sock))
 
     async def _optional_api2(self, address: str, command: str) -> dict[str, Any] | None:
+        """A read whose failure leaves a field unknown; a timeout outside the last pass probes the address again."""
         try:
             return await self._api2(address, command)
-        except _NoAnswer:
+        except _NoAnswer as exc:
+            if exc.timed_out and not self._last_pass:
+                raise
             return None
 
     # --- one address ----------------------------------------------------------------------
@@ -469,6 +481,7 @@ class Scanner:
         else:
             api2_sock, api3_sock = await asyncio.gather(self._connect(address, self.port), self._connect(address, self.api3_port))
         reasons: list[str] = []
+        timed_out = False
         try:
             if api3_sock is not None:
                 sock, api3_sock = api3_sock, None
@@ -476,6 +489,7 @@ class Scanner:
                     info = await self._api3(sock, SALT_COMMAND)
                 except _NoAnswer as exc:
                     reasons.append(f"port {self.api3_port}: {exc}")
+                    timed_out = timed_out or exc.timed_out
                 else:
                     if is_device_info(info):
                         self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
@@ -487,7 +501,10 @@ class Scanner:
                     await self._identify_api2(address, sock)
                 except _NoAnswer as exc:
                     reasons.append(f"port {self.port}: {exc}")
-            if reasons:
+                    timed_out = timed_out or exc.timed_out
+            if timed_out and not self._last_pass:
+                self._again.append(address)  # a busy miner (or a silent address): once more at the end
+            elif reasons:
                 self.unidentified[address] = "; ".join(reasons)
         finally:
             for sock in (api2_sock, api3_sock):
@@ -525,7 +542,15 @@ class Scanner:
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        pending = iter(self.addresses)
+        await self._pass(self.addresses)
+        if self._again:
+            self._last_pass = True
+            await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))))
+
+    async def _pass(self, addresses: Iterable[str]) -> None:
+        """Probe ``addresses``, at most ``concurrency`` at a time."""
+        pending = iter(addresses)
+        count = len(addresses) if isinstance(addresses, (list, AddressSet)) else self.concurrency
 
         async def worker() -> None:
             for address in pending:
@@ -535,7 +560,7 @@ class Scanner:
                     # One address never breaks the scan (e.g. a socket error the stages do not expect).
                     self.unidentified[address] = f"{type(exc).__name__}: {exc}"
 
-        await asyncio.gather(*(worker() for _index in range(min(self.concurrency, max(1, len(self.addresses))))))
+        await asyncio.gather(*(worker() for _index in range(min(self.concurrency, max(1, count)))))
 
     def scan(self) -> ScanResult:
         """Scan every address; return the miners found (one per miner) and what else answered."""

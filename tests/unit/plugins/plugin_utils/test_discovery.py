@@ -118,10 +118,10 @@ def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan:
     assert [(other.address, other.model, other.description) for other in result.others] == [(CGMINER, "Antminer S19", "cgminer 1.0.0")]
     assert result.unidentified[HTTP] == "port 4028: answers HTTP, not the miner API"
     assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
-    # Each was contacted: the silent address on both ports, the HTTP device once (it closes 4433), the cgminer twice
-    # (get_version, then version for its model).
+    # Each was contacted: the silent address on both ports, twice (a timeout is probed again at the end); the HTTP
+    # device once (it closes 4433); the cgminer twice (get_version, then version for its model).
     accepted = first_scan.accepted
-    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (2, 1, 2)
+    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (4, 1, 2)  # silent: both ports, and again in the last pass
     assert accepted[RESET] >= 1
 
 
@@ -186,3 +186,12 @@ def test_a_scan_imports_no_crypto_library(farm: Fleet) -> None:
         f"result = _discovery.scan(_discovery.parse_addresses([{NETWORK!r}]), timeout={TIMEOUT})\n"
         "print(json.dumps({'miners': len(result.miners), 'loaded': loaded()}))\n", timeout=60)
     assert report == {"miners": len(farm.miners), "loaded": []}
+
+
+def test_a_miner_too_busy_to_answer_in_time_is_probed_again_at_the_end(farm: Fleet) -> None:
+    busy = farm.miners[1]  # 2.0.x: get_version, then get_miner_info and devdetails
+    busy.add_fault(kind="delay", seconds=TIMEOUT * 3, commands=["get_miner_info"], remaining=1)
+    result = discovery.scan(discovery.parse_addresses([busy.host]), timeout=TIMEOUT)
+    assert [(miner.address, miner.identity["mac"], miner.identity["serial"]) for miner in result.miners] == [
+        (busy.host, busy.state.mac, busy.state.serial)]
+    assert not busy.config.faults  # the delayed reply was spent in the first pass
