@@ -63,6 +63,8 @@ options:
     description:
       - Seconds to wait for a connection, and then for each reply. Addresses where nothing listens on the
         farm's network cost this long (on the same network they are refused at once).
+      - Addresses that accepted but did not reply in time (a busy miner) are probed once more at the end of the
+        scan, with twice this timeout and a quarter of O(concurrency).
     type: float
     default: 2.0
   concurrency:

@@ -20,6 +20,8 @@ with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking
    A cgminer-based miner of another vendor on 4028 answers ``get_version`` with cgminer's
    "Invalid command"; its ``version`` reply names its type. HTTP devices, silent, resetting and
    garbage-sending addresses are noted as not identified and the scan goes on.
+4. addresses where a reply did not come in time (a busy miner, or a silent address) are probed once
+   more at the end, with twice the timeout and a quarter of the concurrency.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -62,6 +64,9 @@ DEFAULT_MAX_ADDRESSES = 65536
 RESERVED_FILE_HANDLES = 64
 #: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
 SOCKETS_PER_ADDRESS = 2
+#: The last pass (addresses whose reply did not come in time) waits longer, with fewer addresses in flight.
+LAST_PASS_TIMEOUT_FACTOR = 2
+LAST_PASS_CONCURRENCY_DIVISOR = 4
 
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
 WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
@@ -358,6 +363,7 @@ class Scanner:
         #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
         self._again: list[str] = []
         self._last_pass = False
+        self._wait = timeout
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -373,7 +379,7 @@ class Scanner:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self._wait):
                 await self.loop.sock_connect(sock, (address, port))
         except (OSError, TimeoutError):
             sock.close()
@@ -386,7 +392,7 @@ class Scanner:
         chunks: list[bytes] = []
         received = 0
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self._wait):
                 while True:
                     chunk = await self.loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
                     if not chunk:
@@ -417,7 +423,7 @@ class Scanner:
             return data
 
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self._wait):
                 while True:
                     (length,) = LENGTH_PREFIX.unpack(await exactly(LENGTH_PREFIX.size))
                     if length == 0:
@@ -544,13 +550,15 @@ class Scanner:
         self._loop = asyncio.get_running_loop()
         await self._pass(self.addresses)
         if self._again:
-            self._last_pass = True
-            await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))))
+            # Busy miners get a second chance: twice the time, a quarter of the addresses in flight.
+            self._last_pass, self._wait = True, self.timeout * LAST_PASS_TIMEOUT_FACTOR
+            await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))),
+                             max(1, self.concurrency // LAST_PASS_CONCURRENCY_DIVISOR))
 
-    async def _pass(self, addresses: Iterable[str]) -> None:
-        """Probe ``addresses``, at most ``concurrency`` at a time."""
+    async def _pass(self, addresses: list[str] | AddressSet, concurrency: int | None = None) -> None:
+        """Probe ``addresses``, at most ``concurrency`` (default: the scan's) at a time."""
         pending = iter(addresses)
-        count = len(addresses) if isinstance(addresses, (list, AddressSet)) else self.concurrency
+        count = min(len(addresses), concurrency or self.concurrency)
 
         async def worker() -> None:
             for address in pending:
@@ -560,7 +568,7 @@ class Scanner:
                     # One address never breaks the scan (e.g. a socket error the stages do not expect).
                     self.unidentified[address] = f"{type(exc).__name__}: {exc}"
 
-        await asyncio.gather(*(worker() for _index in range(min(self.concurrency, max(1, count)))))
+        await asyncio.gather(*(worker() for _index in range(max(1, count))))
 
     def scan(self) -> ScanResult:
         """Scan every address; return the miners found (one per miner) and what else answered."""
