@@ -31,6 +31,7 @@ from the same normalizers as the facts module's ``whatsminer_device`` (``_miner_
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import json
 import socket
@@ -70,6 +71,7 @@ LAST_PASS_CONCURRENCY_DIVISOR = 4
 
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
 WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
+CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN, errno.EWOULDBLOCK})
 
 
 class AddressError(ValueError):
@@ -374,18 +376,64 @@ class Scanner:
 
     # --- sockets ------------------------------------------------------------------------
 
-    async def _connect(self, address: str, port: int) -> socket.socket | None:
-        """A connected non-blocking socket, or ``None`` (refused, unreachable, timed out)."""
+    def _start_connect(self, address: str, port: int) -> tuple[socket.socket | None, bool]:
+        """Begin a non-blocking connect: ``(socket, pending)``; ``(None, False)`` when it failed at once.
+
+        On the controller's own network segment (and on loopback) a closed port answers at once, so
+        most empty addresses cost two system calls and no wait.
+        """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
+            error = sock.connect_ex((address, port))
+        except OSError:
+            sock.close()
+            return None, False
+        if error == 0:
+            self.connections += 1
+            return sock, False
+        if error in CONNECT_PENDING:
+            return sock, True
+        sock.close()
+        return None, False
+
+    async def _finish_connect(self, sock: socket.socket) -> socket.socket | None:
+        """Wait (at most the timeout) for a pending connect; the socket, or ``None`` when it failed."""
+        waiter = self.loop.create_future()
+        descriptor = sock.fileno()
+        self.loop.add_writer(descriptor, lambda: waiter.done() or waiter.set_result(None))
+        try:
             async with asyncio.timeout(self._wait):
-                await self.loop.sock_connect(sock, (address, port))
-        except (OSError, TimeoutError):
+                await waiter
+        except TimeoutError:
+            sock.close()
+            return None
+        finally:
+            self.loop.remove_writer(descriptor)
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
             sock.close()
             return None
         self.connections += 1
         return sock
+
+    async def _connect(self, address: str, port: int) -> socket.socket | None:
+        """A connected non-blocking socket, or ``None`` (refused, unreachable, timed out)."""
+        sock, pending = self._start_connect(address, port)
+        return await self._finish_connect(sock) if pending and sock is not None else sock
+
+    async def _connect_both(self, address: str) -> tuple[socket.socket | None, socket.socket | None]:
+        """Connect to the API 2 and the API 3 port at the same time (stage 1)."""
+        api2, api2_pending = self._start_connect(address, self.port)
+        if self.api3_port is None:
+            return (await self._finish_connect(api2) if api2_pending and api2 is not None else api2), None
+        api3, api3_pending = self._start_connect(address, self.api3_port)
+        if api2_pending and api3_pending:
+            return await asyncio.gather(self._finish_connect(api2), self._finish_connect(api3))  # type: ignore[arg-type,return-value]
+        if api2_pending:
+            return await self._finish_connect(api2), api3  # type: ignore[arg-type]
+        if api3_pending:
+            return api2, await self._finish_connect(api3)  # type: ignore[arg-type]
+        return api2, api3
 
     async def _receive_until_close(self, sock: socket.socket) -> bytes:
         """API 2 framing: everything until the peer closes (a reset or timeout after a whole JSON document counts as the end)."""
@@ -482,10 +530,7 @@ class Scanner:
 
     async def _probe(self, address: str) -> None:
         """Identify what answers at ``address`` (stages 1 to 3 of the module docstring)."""
-        if self.api3_port is None:
-            api2_sock, api3_sock = await self._connect(address, self.port), None
-        else:
-            api2_sock, api3_sock = await asyncio.gather(self._connect(address, self.port), self._connect(address, self.api3_port))
+        api2_sock, api3_sock = await self._connect_both(address)
         reasons: list[str] = []
         timed_out = False
         try:
