@@ -25,6 +25,10 @@ show the controller, not the miner; real miners take much longer, which only add
     .venv/bin/python tools/bench.py                 # what make bench runs: 100, 500 and 1000 miners
     .venv/bin/python tools/bench.py --quick         # 10 and 20 miners, about a minute
     .venv/bin/python tools/bench.py --sizes 200 --paths auto --strategies linear,free
+    .venv/bin/python tools/bench.py --discovery only  # the discovery row alone (tools/bench_discovery.py)
+
+Last, the discovery row (tools/bench_discovery.py): the inventory plugin's scan of a /22 holding 1000
+simulated miners and odd devices, against pyasic's scan of the same network in the same run.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+import bench_discovery
 from fleet import running_fleet
 from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
@@ -653,6 +658,8 @@ def parse_options(arguments: list[str] | None = None) -> argparse.Namespace:
                         help="Ansible strategies (default linear; linear,free adds rows)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: sizes {','.join(map(str, QUICK_SIZES))} (about a minute)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results folder (default bench/results/)")
+    parser.add_argument("--discovery", choices=("yes", "no", "only"), default="yes",
+                        help="the discovery row (tools/bench_discovery.py: the inventory plugin's scan vs pyasic's): yes (default), no, only")
     parser.add_argument("--miner-port", type=int, default=4028,
                         help="port of every simulated miner (default 4028; 0 = a free port each, when another fleet uses 4028)")
     options = parser.parse_args(arguments)
@@ -681,6 +688,8 @@ def main() -> int:
                     "quick": options.quick},
         "action_plugins": plugins, "miner_restart_seconds": MINER_RESTART_SECONDS, "pss_sample_seconds": PSS_SAMPLE_SECONDS,
     }
+    if options.discovery == "only":
+        return 0 if all(bench_discovery.measure(output)["verdicts"].values()) else 1
     results: list[Result] = []
     for size in options.sizes:
         results += measure_fleet(size, options, output)
@@ -706,6 +715,9 @@ def main() -> int:
         for line in judged:
             others = "".join(f" [{path}: {value:g}x]" for path, value in line["other_paths"].items())
             print(f"  {line['target']}: {'met' if line['met'] else 'NOT MET'}: {line['text']}{others}")
+    if options.discovery == "yes":
+        print(flush=True)
+        bench_discovery.measure(output)
     unhealthy = [result for result in results if not result.healthy]
     if unhealthy:
         print(f"\n{len(unhealthy)} measurement(s) did not run cleanly; see the logs in {output}/fleet-*/", flush=True)

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Sequence
 
-from .fleet import ADDRESS_MODES, DEFAULT_BASE_PORT, RPC_PORT, V3_PORT, Fleet
+from .fleet import ADDRESS_MODES, DEFAULT_BASE_PORT, DEFAULT_IPS_BASE, RPC_PORT, V3_PORT, Fleet
 
 CLI_RESTART_SECONDS = 3.0
 CLI_REBOOT_SECONDS = 10.0
@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--host", default="127.0.0.1", help="loopback address in ports mode (default 127.0.0.1)")
     fleet.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help=f"first port in ports mode (default {DEFAULT_BASE_PORT}; 0 = free ports)")
     fleet.add_argument("--port", type=int, default=RPC_PORT, help=f"port in ips mode (default {RPC_PORT})")
+    fleet.add_argument("--ips-base", default=DEFAULT_IPS_BASE, help=f"address of the first miner in ips mode (default {DEFAULT_IPS_BASE})")
+    fleet.add_argument("--odd-devices", default="",
+                       help="other devices on loopback, a comma list of KIND@ADDRESS: cgminer (another vendor's miner on 4028), "
+                            "http (HTTP-only), silent (accepts, never replies), reset (resets), alias:MINER (a second address of MINER)")
     fleet.add_argument("--v3-port", type=int, default=V3_PORT,
                        help=f"API 3 port of 3.x miners in ips mode (default {V3_PORT}); ports mode uses a free port per 3.x miner")
     fleet.add_argument("--inventory", help="write an Ansible inventory (YAML) here")
@@ -63,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     reset = actions.add_parser("reset", help="put a miner back to its initial state")
     reset.add_argument("name")
     reset.add_argument("--clear-log", action="store_true")
+    move = actions.add_parser("move", help="move a miner to another loopback address (as after a DHCP change)")
+    move.add_argument("name")
+    move.add_argument("host")
     actions.add_parser("shutdown", help="stop the fleet")
     return parser
 
@@ -83,7 +90,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     fleet = Fleet.start(
         count=args.count, profiles=args.profiles, seed=args.seed, address_mode=args.address_mode,
         host=args.host, base_port=args.base_port, port=args.port, password=args.password,
-        v3_port=args.v3_port, v3_password=args.v3_password,
+        v3_port=args.v3_port, v3_password=args.v3_password, ips_base=args.ips_base, odd_devices=args.odd_devices,
         write_api_enabled=args.write_api == "enabled",
         models=[name.strip() for name in args.models.split(",") if name.strip()] or None,
         config={"restart_seconds": args.restart_seconds, "reboot_seconds": args.reboot_seconds, "idle_timeout_s": args.idle_timeout},
@@ -160,6 +167,8 @@ def run_ctl(args: argparse.Namespace) -> int:
             result = http_json("PATCH", f"{base}/miners/{args.name}", assignments_to_patch(args.assignments))
         elif args.action == "log":
             result = http_json("GET", f"{base}/miners/{args.name}/log")
+        elif args.action == "move":
+            result = http_json("POST", f"{base}/miners/{args.name}/move", {"host": args.host})
         elif args.action == "reset":
             result = http_json("POST", f"{base}/miners/{args.name}/reset", {"clear_log": args.clear_log})
         else:

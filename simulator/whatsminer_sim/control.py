@@ -7,6 +7,7 @@ Routes::
     PATCH /miners/<name>          body {"state": {...}, "config": {...}, "faults": [...]}
     GET   /miners/<name>/log      {"log": [...]} (command log; no secrets)
     POST  /miners/<name>/reset    back to the initial state (body {"clear_log": true} optional)
+    POST  /miners/<name>/move     listen at another loopback address (body {"host": "127.0.9.9"}), as after a DHCP change
     POST  /shutdown               ask the fleet's owner to stop (the CLI exits)
     GET   /                       fleet summary (addresses, profiles, control port)
 """
@@ -117,6 +118,16 @@ class ControlServer:
         if action == "reset":
             self._only(method, "POST", None)
             await miner.areset(clear_log=bool(isinstance(body, dict) and body.get("clear_log")))
+            return miner.describe()
+        if action == "move":
+            self._only(method, "POST", None)
+            host = body.get("host") if isinstance(body, dict) else None
+            from .fleet import require_loopback  # pylint: disable=import-outside-toplevel  # fleet imports this module
+            try:
+                require_loopback(str(host))
+                await miner.amove(str(host))
+            except (ValueError, OSError) as error:
+                raise HttpError(400, f"cannot move {miner.name} to {host!r}: {error}") from error
             return miner.describe()
         if action:
             raise HttpError(404, f"no route {path}")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .config import MinerConfig
 from .control import ControlServer
 from .miner import SimMiner, cancel_all
+from .odd_devices import OddDevice, OddDeviceSpec, parse_specs, start_devices
 from .profiles import resolve_profiles
 from .state import initial_state
 
@@ -23,20 +24,30 @@ ADDRESS_MODES = ("ports", "ips")
 DEFAULT_BASE_PORT = 40280
 RPC_PORT = 4028
 V3_PORT = 4433
+#: First address of ips mode (miner 0); later miners follow, skipping .0 and .255.
+DEFAULT_IPS_BASE = "127.0.1.1"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 
 
-def miner_address(index: int, address_mode: str, host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT, port: int = RPC_PORT) -> tuple[str, int]:
+def miner_address(index: int, address_mode: str, host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT, port: int = RPC_PORT,
+                  ips_base: str = DEFAULT_IPS_BASE) -> tuple[str, int]:
     """Where miner ``index`` listens.
 
-    ``ips``: 127.0.(1 + i // 254).(1 + i % 254) on ``port``; ``ports``: ``host`` on
-    ``base_port + i`` (``base_port`` 0 = a free port picked by the kernel for each miner).
+    ``ips``: from ``ips_base`` on (default 127.0.1.1: 127.0.(1 + i // 254).(1 + i % 254)), skipping
+    the .0 and .255 of every /24, on ``port``; ``ports``: ``host`` on ``base_port + i``
+    (``base_port`` 0 = a free port picked by the kernel for each miner).
     """
     if address_mode == "ips":
-        if index >= 254 * 254:
-            raise ValueError("ips mode supports at most 64516 miners")
-        return f"127.0.{1 + index // 254}.{1 + index % 254}", port
+        first = ipaddress.IPv4Address(ips_base)
+        require_loopback(str(first))
+        octets = str(first).split(".")
+        if octets[3] in ("0", "255"):
+            raise ValueError(f"ips_base {ips_base} must not end in .0 or .255")
+        slot = int(octets[2]) * 254 + int(octets[3]) - 1 + index
+        if slot >= 256 * 254:
+            raise ValueError(f"ips mode from {ips_base} holds at most {256 * 254 - int(octets[2]) * 254 - int(octets[3]) + 1} miners")
+        return f"{octets[0]}.{octets[1]}.{slot // 254}.{1 + slot % 254}", port
     if address_mode == "ports":
         return host, (base_port + index if base_port else 0)
     raise ValueError(f"address_mode must be one of {ADDRESS_MODES}")
@@ -91,6 +102,7 @@ class Fleet:
         self._loop = loop
         self._thread = thread
         self._control: ControlServer | None = None
+        self.odd_devices: list[OddDevice] = []
         self._stopped = False
 
     @classmethod
@@ -111,6 +123,8 @@ class Fleet:
         control_port: int | None = None,
         v3_port: int = V3_PORT,
         v3_password: str = "super",
+        ips_base: str = DEFAULT_IPS_BASE,
+        odd_devices: str | Sequence[str | dict[str, Any]] = (),
     ) -> Fleet:
         """Start ``count`` miners and return once all listen.
 
@@ -120,7 +134,10 @@ class Fleet:
         also serve the HTTP control API on 127.0.0.1 (0 = a free port). ``password`` is the API 2
         admin password, ``v3_password`` the API 3 ``super`` password. Miners with API 3 (profile
         ``3.x``) also listen on ``v3_port`` in ips mode (0 = a free port) and on a free port in
-        ports mode (``miner.v3_port``).
+        ports mode (``miner.v3_port``). ``ips_base``: the address of the first miner in ips
+        mode. ``odd_devices``: other devices to start on loopback (``odd_devices.py``: another
+        vendor's cgminer miner, an HTTP-only device, silent and resetting addresses, a miner's second
+        address), e.g. ``"cgminer@127.0.9.1,alias:miner-002@127.0.9.5"``.
         """
         if count < 1:
             raise ValueError("count must be >= 1")
@@ -129,12 +146,15 @@ class Fleet:
         require_loopback(host)
         raise_fd_limit()
         profile_names = resolve_profiles(profiles, count)
+        odd_specs = parse_specs(odd_devices)
+        for spec in odd_specs:
+            require_loopback(spec.host)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="whatsminer-sim-loop", daemon=True)
         fleet = cls(loop, thread, address_mode)
         wall = time.time()
         for index in range(count):
-            miner_host, miner_port = miner_address(index, address_mode, host, base_port, port)
+            miner_host, miner_port = miner_address(index, address_mode, host, base_port, port, ips_base)
             miner_config = MinerConfig()
             miner_config.apply(dict(config or {}))
             state = initial_state(
@@ -146,15 +166,16 @@ class Fleet:
             fleet.miners.append(SimMiner(index, miner_name(index, count), miner_host, miner_port, state, miner_config, seed, loop, v3_port=miner_v3_port))
         thread.start()
         try:
-            asyncio.run_coroutine_threadsafe(fleet._start_all(control_port), loop).result(START_TIMEOUT_S)
+            asyncio.run_coroutine_threadsafe(fleet._start_all(control_port, odd_specs), loop).result(START_TIMEOUT_S)
         except BaseException:
             fleet.stop()
             raise
         return fleet
 
-    async def _start_all(self, control_port: int | None) -> None:
+    async def _start_all(self, control_port: int | None, odd_specs: Sequence[OddDeviceSpec] = ()) -> None:
         for miner in self.miners:
             await miner.start()
+        self.odd_devices = await start_devices(self, odd_specs)
         if control_port is not None:
             self._control = ControlServer(self)
             self.control_port = await self._control.start(control_port)
@@ -162,6 +183,8 @@ class Fleet:
     async def _stop_all(self) -> None:
         if self._control is not None:
             await self._control.stop()
+        for device in self.odd_devices:
+            await device.stop()
         await asyncio.gather(*(miner.stop() for miner in self.miners), return_exceptions=True)
         await cancel_all(asyncio.all_tasks())
 
@@ -206,7 +229,15 @@ class Fleet:
             }
             for miner in self.miners
         ]
-        return {"count": len(self.miners), "address_mode": self.address_mode, "control_port": self.control_port, "miners": miners}
+        description = {"count": len(self.miners), "address_mode": self.address_mode, "control_port": self.control_port, "miners": miners}
+        if self.odd_devices:
+            description["odd_devices"] = [device.describe() for device in self.odd_devices]
+        return description
+
+    def connections_accepted(self) -> int:
+        """TCP connections every miner (both APIs) and odd device accepted so far (discovery's cache test)."""
+        total = sum(miner.counters.connections + miner.counters.v3_connections for miner in self.miners)
+        return total + sum(device.connections for device in self.odd_devices)
 
     def inventory_yaml(self) -> str:
         """An Ansible inventory (YAML) with group ``miners``: one host per miner.

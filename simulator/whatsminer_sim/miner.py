@@ -407,6 +407,25 @@ class SimMiner:
         await self._sync_listener()
         await cancel_all(self._tasks)
 
+    def move(self, host: str) -> None:
+        """Listen at ``host`` from now on, as when DHCP gives the miner another address; the reported IP follows.
+
+        Call from any thread but the loop's (use ``amove`` there).
+        """
+        self._call(self.amove(host))
+
+    async def amove(self, host: str) -> None:
+        """``move`` for code running on the loop (control API)."""
+        async with self._listener_lock:
+            for server in (self._server, self._v3_server):
+                if server is not None:
+                    server.close()
+            self._server = self._v3_server = None
+            with self._lock:
+                self._state.apply({"ip": host})
+                self.host = host
+        await self._sync_listener()
+
     async def _sync_listener(self) -> None:
         """Open or close the listeners to match the current windows, switches and profile."""
         async with self._listener_lock:

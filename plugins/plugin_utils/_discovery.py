@@ -1,0 +1,698 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find the Whatsminers on a farm's networks: a read-only scan with bounded concurrency (controller side).
+
+Note that this plugin util is PRIVATE to the collection. It can have breaking changes at any time.
+
+``parse_addresses`` turns the ``networks`` and ``exclude`` of the inventory plugin into an
+``AddressSet`` (CIDRs, ranges and single IPv4 addresses; counted before anything is enumerated, so a
+typo such as ``10.0.0.0/8`` is refused by its size alone). ``scan`` probes every address of the set
+with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
+
+1. TCP connect to the API 2 port (4028) and the API 3 port (4433) at the same time;
+2. where 4433 accepts: API 3 ``get.device.info`` (one frame: model, firmware, MAC, host name,
+   serial); a Whatsminer when the reply has its ``miner``/``system`` sections;
+3. else where 4028 accepts: ``get_version`` on that connection. The Whatsminer API daemon answers
+   it with the firmware and API version (API 3 firmware answers it too, and the date of its
+   firmware says API 3, as for the modules' ``api_version: auto``); then the identity reads
+   (``get_miner_info`` and ``devdetails``; ``summary`` and ``devdetails`` on 1.x firmware,
+   which has no ``get_miner_info``), each on its own connection, at the same time.
+   A cgminer-based miner of another vendor on 4028 answers ``get_version`` with cgminer's
+   "Invalid command"; its ``version`` reply names its type. HTTP devices, silent, resetting and
+   garbage-sending addresses are noted as not identified and the scan goes on.
+4. addresses where a reply did not come in time (a busy miner, or a silent address) are probed once
+   more at the end, with twice the timeout and a quarter of the concurrency.
+
+Only reads are sent: no password, no token, no crypto import. The request framing and the reply
+parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
+from the same normalizers as the facts module's ``whatsminer_device`` (``_miner_state``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as api2_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as api3_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, _encode
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+    DEFAULT_V3_PORT,
+    LENGTH_PREFIX,
+    SALT_COMMAND,
+    _frame,
+    api_version_from_version_reply,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+    is_complete_document,
+    parse_reply_detailed,
+    reply_status,
+)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_CONCURRENCY = 512
+DEFAULT_MAX_ADDRESSES = 65536
+#: File handles kept free for everything else in the process (ansible's own files, the cache).
+RESERVED_FILE_HANDLES = 64
+#: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
+SOCKETS_PER_ADDRESS = 2
+#: The last pass (addresses whose reply did not come in time) waits longer, with fewer addresses in flight.
+LAST_PASS_TIMEOUT_FACTOR = 2
+LAST_PASS_CONCURRENCY_DIVISOR = 4
+
+IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
+WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
+CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN, errno.EWOULDBLOCK})
+
+
+class AddressError(ValueError):
+    """An entry of ``networks`` or ``exclude`` that is not an address, a range or a CIDR; or a set too large."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses
+
+
+@dataclass(frozen=True)
+class AddressSet:
+    """IPv4 addresses as sorted, disjoint, inclusive ``(first, last)`` integer ranges."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    def __len__(self) -> int:
+        return sum(last - first + 1 for first, last in self.ranges)
+
+    def __iter__(self) -> Iterator[str]:
+        for first, last in self.ranges:
+            for number in range(first, last + 1):
+                yield str(ipaddress.IPv4Address(number))
+
+    def __contains__(self, address: object) -> bool:
+        try:
+            number = int(ipaddress.IPv4Address(str(address)))
+        except ValueError:
+            return False
+        return any(first <= number <= last for first, last in self.ranges)
+
+
+def _parse_entry(entry: Any, option: str) -> tuple[int, int]:
+    """One ``networks``/``exclude`` entry as an inclusive integer range."""
+    text = str(entry).strip() if isinstance(entry, (str, int)) and not isinstance(entry, bool) else None
+    if not text:
+        raise AddressError(f"{option}: {entry!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24)")
+    try:
+        if "/" in text:
+            network = ipaddress.IPv4Network(text, strict=False)
+            first, last = int(network.network_address), int(network.broadcast_address)
+            if network.prefixlen < 31:  # the network and broadcast addresses hold no miner
+                first, last = first + 1, last - 1
+            return first, last
+        if "-" in text:
+            start_text, _sep, end_text = text.partition("-")
+            start = ipaddress.IPv4Address(start_text.strip())
+            end_text = end_text.strip()
+            if end_text.isdigit() and "." not in end_text:  # 10.0.0.10-50
+                end = ipaddress.IPv4Address(".".join(str(start).split(".")[:3] + [end_text]))
+            else:
+                end = ipaddress.IPv4Address(end_text)
+            if int(end) < int(start):
+                raise AddressError(f"{option}: the range {text!r} ends before it starts")
+            return int(start), int(end)
+        number = int(ipaddress.IPv4Address(text))
+        return number, number
+    except AddressError:
+        raise
+    except ValueError as exc:
+        raise AddressError(f"{option}: {text!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24): {exc}") from None
+
+
+def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def parse_addresses(networks: Any, exclude: Any = None, max_addresses: int = DEFAULT_MAX_ADDRESSES) -> AddressSet:
+    """The addresses of ``networks`` without those of ``exclude``, at most ``max_addresses`` of them.
+
+    Raises:
+        AddressError: an entry is malformed, ``networks`` is empty, or the set is larger than the cap.
+    """
+    if isinstance(networks, str):
+        networks = [networks]
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    if not networks:
+        raise AddressError("networks: the list is empty; give at least one address, range or CIDR of the farm, e.g. 10.20.0.0/22")
+    included = _merge(_parse_entry(entry, "networks") for entry in networks)
+    excluded = _merge(_parse_entry(entry, "exclude") for entry in (exclude or []))
+    remaining: list[tuple[int, int]] = []
+    for first, last in included:
+        for ex_first, ex_last in excluded:
+            if ex_last < first or ex_first > last:
+                continue
+            if ex_first > first:
+                remaining.append((first, ex_first - 1))
+            first = ex_last + 1
+            if first > last:
+                break
+        if first <= last:
+            remaining.append((first, last))
+    addresses = AddressSet(tuple(remaining))
+    count = len(addresses)
+    if count > max_addresses:
+        raise AddressError(
+            f"networks: {count} addresses to scan, more than max_addresses ({max_addresses}); check the networks for a typo "
+            f"(such as /8 for /24), narrow them with exclude, or raise max_addresses")
+    return addresses
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Miner:
+    """A Whatsminer the scan identified.
+
+    Attributes:
+        address: Where it answered.
+        api_version: 2 or 3: the API the modules use with it (3: firmware released after 2024-11).
+        identity: ``model``, ``firmware_version``, ``api_version`` (as the firmware reports it),
+            ``platform``, ``mac``, ``ip`` (as the miner reports it), ``hostname``, ``serial``;
+            ``None`` where the firmware does not report it.
+        port, api3_port: The ports it was found on (``api3_port`` ``None`` when 4433 was closed).
+    """
+
+    address: str
+    api_version: int
+    identity: dict[str, Any]
+    port: int
+    api3_port: int | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies the miner wherever it is: its MAC, else its serial, else its address."""
+        return self.identity.get("mac") or self.identity.get("serial") or self.address
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the inventory cache)."""
+        return {"address": self.address, "api_version": self.api_version, "identity": dict(self.identity),
+                "port": self.port, "api3_port": self.api3_port}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Miner:
+        """The inverse of ``as_dict``."""
+        return cls(str(data["address"]), int(data["api_version"]), dict(data.get("identity") or {}), int(data["port"]),
+                   None if data.get("api3_port") is None else int(data["api3_port"]))
+
+
+@dataclass
+class OtherMiner:
+    """A device that speaks the cgminer API on the API 2 port but is no Whatsminer (another vendor's miner)."""
+
+    address: str
+    port: int
+    model: str | None
+    description: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the inventory cache)."""
+        return {"address": self.address, "port": self.port, "model": self.model, "description": self.description}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OtherMiner:
+        """The inverse of ``as_dict``."""
+        return cls(str(data["address"]), int(data["port"]), data.get("model"), data.get("description"))
+
+
+@dataclass
+class ScanResult:
+    """What one scan found and how it went.
+
+    Attributes:
+        miners: The Whatsminers, one per miner (see ``duplicates``), in address order.
+        others: Other cgminer-API miners, in address order.
+        unidentified: ``{address: reason}`` of addresses where a port accepted but nothing identified itself.
+        duplicates: ``{kept address: [other addresses]}`` of miners seen at more than one address.
+        addresses: How many addresses were scanned.
+        connections: TCP connections opened.
+        seconds: Wall time of the scan.
+        concurrency: Addresses in flight at most.
+    """
+
+    miners: list[Miner] = field(default_factory=list)
+    others: list[OtherMiner] = field(default_factory=list)
+    unidentified: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
+    addresses: int = 0
+    connections: int = 0
+    seconds: float = 0.0
+    concurrency: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the inventory cache)."""
+        return {
+            "miners": [miner.as_dict() for miner in self.miners], "others": [other.as_dict() for other in self.others],
+            "unidentified": dict(self.unidentified), "duplicates": {key: list(value) for key, value in self.duplicates.items()},
+            "addresses": self.addresses, "connections": self.connections, "seconds": self.seconds, "concurrency": self.concurrency,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        """The inverse of ``as_dict``."""
+        return cls(
+            miners=[Miner.from_dict(item) for item in data.get("miners") or []],
+            others=[OtherMiner.from_dict(item) for item in data.get("others") or []],
+            unidentified=dict(data.get("unidentified") or {}), duplicates={key: list(value) for key, value in (data.get("duplicates") or {}).items()},
+            addresses=int(data.get("addresses") or 0), connections=int(data.get("connections") or 0),
+            seconds=float(data.get("seconds") or 0.0), concurrency=int(data.get("concurrency") or 0),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reply classification (pure functions)
+
+
+def _text_of(reply: dict[str, Any], *keys: str) -> str:
+    record = reply
+    status = reply.get("STATUS")
+    if isinstance(status, list) and status and isinstance(status[0], dict):
+        record = status[0]
+    return " ".join(str(record.get(key, "")) for key in keys)
+
+
+def is_whatsminer_version(reply: dict[str, Any] | None) -> bool:
+    """Whether a ``get_version`` reply comes from the Whatsminer API daemon (it carries ``fw_ver`` or ``api_ver``)."""
+    msg = api2_state.message(reply)
+    return reply_status(reply or {}) in ("S", "I") and bool(msg.get("fw_ver") or msg.get("api_ver"))
+
+
+def is_whatsminer_error(reply: dict[str, Any] | None) -> bool:
+    """Whether an error reply names the Whatsminer firmware (old daemons without ``get_version``)."""
+    return isinstance(reply, dict) and any(word in _text_of(reply, "Description", "Msg").lower() for word in WHATSMINER_WORDS)
+
+
+def is_device_info(reply: dict[str, Any] | None) -> bool:
+    """Whether an API 3 reply is a ``get.device.info`` of a Whatsminer (``msg`` with ``miner`` or ``system``)."""
+    msg = reply.get("msg") if isinstance(reply, dict) else None
+    return isinstance(msg, dict) and (isinstance(msg.get("miner"), dict) or isinstance(msg.get("system"), dict))
+
+
+def other_miner_model(version: dict[str, Any] | None, fallback: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """Model and description of another vendor's cgminer-based miner from its ``version`` reply."""
+    records = api2_state.section(version, "VERSION")
+    record = records[0] if records else {}
+    model = api2_state.to_text(api2_state.first_present(record, "Type", "Model", "Miner")) if record else None
+    description = api2_state.to_text(_text_of(version or fallback or {}, "Description"))
+    return model, description
+
+
+def identity_of(api_version: int, replies: dict[str, dict[str, Any] | None], address: str) -> dict[str, Any]:
+    """The identity fields of a Whatsminer from the replies read (``_miner_state.device_facts``)."""
+    if "get.device.info" in replies:
+        facts = api3_state.device_facts(device_info=replies["get.device.info"], address=address)
+    else:
+        facts = api2_state.device_facts(
+            version=replies.get("get_version"), summary=replies.get("summary"), devdetails=replies.get("devdetails"),
+            miner_info=replies.get("get_miner_info"), address=address,
+        )
+    identity = {name: facts.get(name) for name in IDENTITY_FIELDS}
+    identity["api_version"] = identity["api_version"] or ("3" if api_version == 3 else None)
+    return identity
+
+
+# ---------------------------------------------------------------------------------------------
+# The scan
+
+
+class _NoAnswer(Exception):
+    """An exchange that gave no parsable reply (closed, reset, silent, not JSON); ``timed_out``: it may come with more time."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
+
+
+class Scanner:
+    """One scan of an ``AddressSet``. Use ``scan()``."""
+
+    def __init__(self, addresses: AddressSet, *, port: int = DEFAULT_PORT, api3_port: int | None = DEFAULT_V3_PORT,
+                 timeout: float = DEFAULT_TIMEOUT, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        self.addresses = addresses
+        self.port = port
+        self.api3_port = api3_port
+        self.timeout = timeout
+        self.concurrency = max(1, min(concurrency, file_handle_budget()))
+        self.connections = 0
+        self.found: list[Miner] = []
+        self.others: list[OtherMiner] = []
+        self.unidentified: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
+        self._again: list[str] = []
+        self._last_pass = False
+        self._wait = timeout
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop of the running scan."""
+        if self._loop is None:
+            raise RuntimeError("the scan is not running")
+        return self._loop
+
+    # --- sockets ------------------------------------------------------------------------
+
+    def _start_connect(self, address: str, port: int) -> tuple[socket.socket | None, bool]:
+        """Begin a non-blocking connect: ``(socket, pending)``; ``(None, False)`` when it failed at once.
+
+        On the controller's own network segment (and on loopback) a closed port answers at once, so
+        most empty addresses cost two system calls and no wait.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            error = sock.connect_ex((address, port))
+        except OSError:
+            sock.close()
+            return None, False
+        if error == 0:
+            self.connections += 1
+            return sock, False
+        if error in CONNECT_PENDING:
+            return sock, True
+        sock.close()
+        return None, False
+
+    async def _finish_connect(self, sock: socket.socket) -> socket.socket | None:
+        """Wait (at most the timeout) for a pending connect; the socket, or ``None`` when it failed."""
+        waiter = self.loop.create_future()
+        descriptor = sock.fileno()
+        self.loop.add_writer(descriptor, lambda: waiter.done() or waiter.set_result(None))
+        try:
+            async with asyncio.timeout(self._wait):
+                await waiter
+        except TimeoutError:
+            sock.close()
+            return None
+        finally:
+            self.loop.remove_writer(descriptor)
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            sock.close()
+            return None
+        self.connections += 1
+        return sock
+
+    async def _connect(self, address: str, port: int) -> socket.socket | None:
+        """A connected non-blocking socket, or ``None`` (refused, unreachable, timed out)."""
+        sock, pending = self._start_connect(address, port)
+        return await self._finish_connect(sock) if pending and sock is not None else sock
+
+    async def _connect_both(self, address: str) -> tuple[socket.socket | None, socket.socket | None]:
+        """Connect to the API 2 and the API 3 port at the same time (stage 1)."""
+        api2, api2_pending = self._start_connect(address, self.port)
+        if self.api3_port is None:
+            return (await self._finish_connect(api2) if api2_pending and api2 is not None else api2), None
+        api3, api3_pending = self._start_connect(address, self.api3_port)
+        if api2_pending and api3_pending:
+            return await asyncio.gather(self._finish_connect(api2), self._finish_connect(api3))  # type: ignore[arg-type,return-value]
+        if api2_pending:
+            return await self._finish_connect(api2), api3  # type: ignore[arg-type]
+        if api3_pending:
+            return api2, await self._finish_connect(api3)  # type: ignore[arg-type]
+        return api2, api3
+
+    async def _receive_until_close(self, sock: socket.socket) -> bytes:
+        """API 2 framing: everything until the peer closes (a reset or timeout after a whole JSON document counts as the end)."""
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            async with asyncio.timeout(self._wait):
+                while True:
+                    chunk = await self.loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    received += len(chunk)
+                    if received > MAX_REPLY_BYTES:
+                        raise _NoAnswer(f"a reply larger than {MAX_REPLY_BYTES} bytes")
+        except (OSError, TimeoutError) as exc:
+            data = b"".join(chunks)
+            if data and is_complete_document(data):
+                return data
+            if isinstance(exc, TimeoutError):
+                raise _NoAnswer("no reply (timed out)", timed_out=True) from None
+            raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
+        return b"".join(chunks)
+
+    async def _receive_frame(self, sock: socket.socket) -> bytes:
+        """API 3 framing: one length-prefixed frame (heartbeats skipped)."""
+
+        async def exactly(count: int) -> bytes:
+            data = b""
+            while len(data) < count:
+                chunk = await self.loop.sock_recv(sock, count - len(data))
+                if not chunk:
+                    raise _NoAnswer("the connection closed before a whole frame")
+                data += chunk
+            return data
+
+        try:
+            async with asyncio.timeout(self._wait):
+                while True:
+                    (length,) = LENGTH_PREFIX.unpack(await exactly(LENGTH_PREFIX.size))
+                    if length == 0:
+                        continue
+                    if length > MAX_REPLY_BYTES:
+                        raise _NoAnswer(f"a frame of {length} bytes announced (not the API 3 framing)")
+                    return await exactly(length)
+        except TimeoutError:
+            raise _NoAnswer("no reply (timed out)", timed_out=True) from None
+        except OSError as exc:
+            raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
+
+    @staticmethod
+    def _parse(data: bytes) -> dict[str, Any]:
+        if not data.strip(b"\x00 \t\r\n"):
+            raise _NoAnswer("closed without replying")
+        try:
+            reply, _truncated = parse_reply_detailed(data)
+        except MalformedReplyError:
+            head = data[:16].decode("latin-1", errors="replace")
+            raise _NoAnswer("answers HTTP, not the miner API" if head.startswith("HTTP/") else "the reply is not JSON") from None
+        return reply
+
+    async def _api2(self, address: str, command: str, sock: socket.socket | None = None) -> dict[str, Any]:
+        """One API 2 read (on ``sock`` when given, else on a new connection); the parsed reply."""
+        if sock is None:
+            sock = await self._connect(address, self.port)
+            if sock is None:
+                raise _NoAnswer(f"port {self.port} stopped accepting")
+        with sock:
+            try:
+                await self.loop.sock_sendall(sock, _encode({"cmd": command}))
+            except OSError as exc:
+                raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
+            return self._parse(await self._receive_until_close(sock))
+
+    async def _api3(self, sock: socket.socket, command: str) -> dict[str, Any]:
+        """One API 3 read on ``sock``; the parsed reply."""
+        with sock:
+            try:
+                await self.loop.sock_sendall(sock, _frame({"cmd": command}))
+            except OSError as exc:
+                raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
+            return self._parse(await self._receive_frame(sock))
+
+    async def _optional_api2(self, address: str, command: str) -> dict[str, Any] | None:
+        """A read whose failure leaves a field unknown; a timeout outside the last pass probes the address again."""
+        try:
+            return await self._api2(address, command)
+        except _NoAnswer as exc:
+            if exc.timed_out and not self._last_pass:
+                raise
+            return None
+
+    # --- one address ----------------------------------------------------------------------
+
+    async def _probe(self, address: str) -> None:
+        """Identify what answers at ``address`` (stages 1 to 3 of the module docstring)."""
+        api2_sock, api3_sock = await self._connect_both(address)
+        reasons: list[str] = []
+        timed_out = False
+        try:
+            if api3_sock is not None:
+                sock, api3_sock = api3_sock, None
+                try:
+                    info = await self._api3(sock, SALT_COMMAND)
+                except _NoAnswer as exc:
+                    reasons.append(f"port {self.api3_port}: {exc}")
+                    timed_out = timed_out or exc.timed_out
+                else:
+                    if is_device_info(info):
+                        self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
+                        return
+                    reasons.append(f"port {self.api3_port}: not an API 3 get.device.info reply")
+            if api2_sock is not None:
+                sock, api2_sock = api2_sock, None
+                try:
+                    await self._identify_api2(address, sock)
+                except _NoAnswer as exc:
+                    reasons.append(f"port {self.port}: {exc}")
+                    timed_out = timed_out or exc.timed_out
+            if timed_out and not self._last_pass:
+                self._again.append(address)  # a busy miner (or a silent address): once more at the end
+            elif reasons:
+                self.unidentified[address] = "; ".join(reasons)
+        finally:
+            for sock in (api2_sock, api3_sock):
+                if sock is not None:
+                    sock.close()
+
+    async def _identify_api2(self, address: str, sock: socket.socket) -> None:
+        """Stage 3: ``get_version`` on the open port-4028 connection, then the identity reads."""
+        version = await self._api2(address, "get_version", sock)
+        if is_whatsminer_version(version):
+            api_version = api_version_from_version_reply(version)
+            api = api2_state.api_version_number(api2_state.message(version).get("api_ver")) or ""
+            if api_version == 3:
+                reads = ("get_miner_info",)  # API 3 firmware's port 4028 has no devdetails
+            elif api.startswith("1."):
+                reads = ("summary", "devdetails")  # 1.x has no get_miner_info; summary has the MAC
+            else:
+                reads = ("get_miner_info", "devdetails")
+        elif is_whatsminer_error(version):
+            api_version, reads = 2, ("summary", "devdetails")
+        else:
+            other = await self._optional_api2(address, "version")
+            if other is not None and is_whatsminer_error(other):
+                api_version, reads = 2, ("summary", "devdetails")
+            else:
+                model, description = other_miner_model(other, version)
+                self.others.append(OtherMiner(address, self.port, model, description))
+                return
+        replies: dict[str, dict[str, Any] | None] = {"get_version": version}
+        results = await asyncio.gather(*(self._optional_api2(address, command) for command in reads))
+        replies.update(zip(reads, results))
+        self.found.append(Miner(address, api_version, identity_of(api_version, replies, address), self.port, None))
+
+    # --- all addresses --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._pass(self.addresses)
+        if self._again:
+            # Busy miners get a second chance: twice the time, a quarter of the addresses in flight.
+            self._last_pass, self._wait = True, self.timeout * LAST_PASS_TIMEOUT_FACTOR
+            await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))),
+                             max(1, self.concurrency // LAST_PASS_CONCURRENCY_DIVISOR))
+
+    async def _pass(self, addresses: list[str] | AddressSet, concurrency: int | None = None) -> None:
+        """Probe ``addresses``, at most ``concurrency`` (default: the scan's) at a time."""
+        pending = iter(addresses)
+        count = min(len(addresses), concurrency or self.concurrency)
+
+        async def worker() -> None:
+            for address in pending:
+                try:
+                    await self._probe(address)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    # One address never breaks the scan (e.g. a socket error the stages do not expect).
+                    self.unidentified[address] = f"{type(exc).__name__}: {exc}"
+
+        await asyncio.gather(*(worker() for _index in range(max(1, count))))
+
+    def scan(self) -> ScanResult:
+        """Scan every address; return the miners found (one per miner) and what else answered."""
+        started = time.monotonic()
+        _run_coroutine(self._run())
+        order = {address: index for index, address in enumerate(self.addresses)} if len(self.addresses) <= 1 << 20 else {}
+
+        def position(item: Any) -> int:
+            return order.get(item.address, int(ipaddress.IPv4Address(item.address)))
+
+        miners, duplicates = deduplicate(sorted(self.found, key=position))
+        return ScanResult(
+            miners=miners, others=sorted(self.others, key=position),
+            unidentified=dict(sorted(self.unidentified.items(), key=lambda item: int(ipaddress.IPv4Address(item[0])))),
+            duplicates=duplicates, addresses=len(self.addresses), connections=self.connections,
+            seconds=round(time.monotonic() - started, 3), concurrency=self.concurrency,
+        )
+
+
+def deduplicate(miners: list[Miner]) -> tuple[list[Miner], dict[str, list[str]]]:
+    """One entry per miner (same MAC or serial): the address the miner reports as its own, else the first.
+
+    Returns the miners and ``{kept address: [other addresses]}`` for the miners seen more than once.
+    """
+    by_key: dict[str, list[Miner]] = {}
+    for miner in miners:
+        by_key.setdefault(miner.key, []).append(miner)
+    kept: list[Miner] = []
+    duplicates: dict[str, list[str]] = {}
+    for group in by_key.values():
+        chosen = next((miner for miner in group if miner.identity.get("ip") == miner.address), group[0])
+        kept.append(chosen)
+        if len(group) > 1:
+            duplicates[chosen.address] = [miner.address for miner in group if miner is not chosen]
+    order = {id(miner): index for index, miner in enumerate(miners)}
+    return sorted(kept, key=lambda miner: order[id(miner)]), duplicates
+
+
+def file_handle_budget() -> int:
+    """Addresses that can be in flight without running out of file handles (the soft RLIMIT_NOFILE)."""
+    try:
+        import resource  # pylint: disable=import-outside-toplevel
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return DEFAULT_CONCURRENCY
+    if soft == getattr(resource, "RLIM_INFINITY", -1) or soft <= 0:
+        return 1 << 16
+    return max(1, (soft - RESERVED_FILE_HANDLES) // SOCKETS_PER_ADDRESS)
+
+
+def _run_coroutine(coroutine: Any) -> Any:
+    """``asyncio.run``, in a thread of its own when the caller already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="whatsminer-discovery")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def scan(addresses: AddressSet, **options: Any) -> ScanResult:
+    """Scan ``addresses`` (see ``Scanner`` for the options); the miners found and what else answered."""
+    return Scanner(addresses, **options).scan()
+
+
+def describe(result: ScanResult) -> str:
+    """One line about a scan, for -vvv output and the benchmark."""
+    return json.dumps({"addresses": result.addresses, "miners": len(result.miners), "others": len(result.others),
+                       "unidentified": len(result.unidentified), "duplicates": len(result.duplicates),
+                       "connections": result.connections, "seconds": result.seconds, "concurrency": result.concurrency})

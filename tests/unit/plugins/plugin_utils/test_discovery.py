@@ -1,0 +1,197 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Discovery (plugin_utils._discovery): address sets, and the scan of a simulated mixed network on loopback."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _discovery as discovery
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet, connections
+
+# A /24 of its own (no other test binds 127.19.x): miners from .1, the odd devices from .200.
+NETWORK = "127.19.0.0/24"
+IPS_BASE = "127.19.0.1"
+CGMINER, HTTP, SILENT, RESET, ALIAS = "127.19.0.200", "127.19.0.201", "127.19.0.202", "127.19.0.203", "127.19.0.204"
+MINERS = 8  # two of each firmware generation
+# Short, so the silent address costs little; the simulator answers a handful of miners within it.
+TIMEOUT = 0.5
+
+
+@pytest.fixture(name="farm", scope="module")
+def fixture_farm() -> Iterator[Fleet]:
+    """Miners of every firmware generation and the odd devices of a real farm network (alias: a second address of miner-002)."""
+    fleet = Fleet.start(
+        count=MINERS, profiles=list(PROFILES), seed=5, address_mode="ips", ips_base=IPS_BASE, config=FAST_CONFIG,
+        odd_devices=f"cgminer@{CGMINER},http@{HTTP},silent@{SILENT},reset@{RESET},alias:miner-002@{ALIAS}",
+    )
+    yield fleet
+    fleet.stop()
+
+
+def _scan(**options: object) -> discovery.ScanResult:
+    return discovery.scan(discovery.parse_addresses([NETWORK]), timeout=TIMEOUT, **options)
+
+
+class FirstScan:
+    """One scan of the farm with what the farm saw of it: the tests that only look at a scan share it."""
+
+    def __init__(self, farm: Fleet) -> None:
+        for miner in farm.miners:
+            miner.clear_log()
+        before = {device.spec.host: device.connections for device in farm.odd_devices}
+        self.result = _scan()
+        self.logs = {miner.name: miner.log for miner in farm.miners}
+        self.accepted = {device.spec.host: device.connections - before[device.spec.host] for device in farm.odd_devices}
+
+
+@pytest.fixture(name="first_scan", scope="module")
+def fixture_first_scan(farm: Fleet) -> FirstScan:
+    """The farm scanned once."""
+    return FirstScan(farm)
+
+
+# ---------------------------------------------------------------------------------------------
+# Address sets
+
+
+def test_cidr_range_and_exclude_give_the_exact_addresses() -> None:
+    addresses = discovery.parse_addresses(["10.0.0.0/30", "10.0.1.5-7", "10.0.2.9"], exclude=["10.0.1.6"])
+    assert list(addresses) == ["10.0.0.1", "10.0.0.2", "10.0.1.5", "10.0.1.7", "10.0.2.9"]
+    assert len(addresses) == 5
+    assert "10.0.1.7" in addresses and "10.0.1.6" not in addresses
+
+
+def test_overlapping_networks_count_each_address_once() -> None:
+    addresses = discovery.parse_addresses(["10.0.0.0/24", "10.0.0.10-10.0.0.20", "10.0.0.0/25"])
+    assert len(addresses) == 254
+
+
+def test_a_network_over_the_cap_fails_before_anything_is_sent() -> None:
+    with pytest.raises(discovery.AddressError, match=r"^networks: 16777214 addresses to scan, more than max_addresses \(65536\)"):
+        discovery.parse_addresses(["10.0.0.0/8"])
+    assert len(discovery.parse_addresses(["10.0.0.0/8"], exclude=["10.1.0.0-10.255.255.255"], max_addresses=65536)) == 65535
+
+
+@pytest.mark.parametrize(("networks", "exclude", "message"), [
+    ([], None, "networks: the list is empty"),
+    (["10.0.0.0/33"], None, "networks: '10.0.0.0/33' is not an IPv4 address"),
+    (["10.0.0/24x"], None, "networks: '10.0.0/24x' is not an IPv4 address"),
+    (["fd00::/120"], None, "networks: 'fd00::/120' is not an IPv4 address"),
+    (["10.0.0.9-10.0.0.2"], None, "networks: the range '10.0.0.9-10.0.0.2' ends before it starts"),
+    (["10.0.0.0/24"], ["farm"], "exclude: 'farm' is not an IPv4 address"),
+    ([None], None, "networks: None is not an IPv4 address"),
+])
+def test_malformed_input_names_the_option(networks: list, exclude: list | None, message: str) -> None:
+    with pytest.raises(discovery.AddressError) as caught:
+        discovery.parse_addresses(networks, exclude)
+    assert str(caught.value).startswith(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scan
+
+
+def test_every_miner_is_found_with_its_true_identity(farm: Fleet, first_scan: FirstScan) -> None:
+    result = first_scan.result
+    assert [miner.address for miner in result.miners] == [miner.host for miner in farm.miners]
+    for found, simulated in zip(result.miners, farm.miners):
+        state = simulated.state
+        generation = simulated.profile
+        assert found.api_version == (3 if generation == "3.x" else 2), generation
+        assert found.identity["mac"] == state.mac
+        assert found.identity["model"] == state.model
+        assert found.identity["firmware_version"] == simulated.profile_spec.fw_version
+        # 1.4.x firmware has no get_miner_info: no serial, no host name there.
+        assert found.identity["serial"] == (None if generation == "1.4.x" else state.serial)
+        assert found.identity["hostname"] == (None if generation == "1.4.x" else state.hostname)
+        assert found.api3_port == (4433 if generation == "3.x" else None)
+
+
+def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan: FirstScan) -> None:
+    result = first_scan.result
+    found = {miner.address for miner in result.miners}
+    assert not found & {CGMINER, HTTP, SILENT, RESET, ALIAS}
+    assert [(other.address, other.model, other.description) for other in result.others] == [(CGMINER, "Antminer S19", "cgminer 1.0.0")]
+    assert result.unidentified[HTTP] == "port 4028: answers HTTP, not the miner API"
+    assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
+    # Each was contacted: the silent address on both ports, twice (a timeout is probed again at the end); the HTTP
+    # device once (it closes 4433); the cgminer twice (get_version, then version for its model).
+    accepted = first_scan.accepted
+    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (4, 1, 2)  # silent: both ports, and again in the last pass
+    assert accepted[RESET] >= 1
+
+
+def test_a_miner_at_two_addresses_is_one_miner_at_its_own_address(farm: Fleet, first_scan: FirstScan) -> None:
+    result = first_scan.result
+    assert result.duplicates == {farm.miners[1].host: [ALIAS]}
+    assert len(result.miners) == MINERS
+
+
+def test_a_moved_miner_is_found_at_its_new_address_with_the_same_identity(farm: Fleet) -> None:
+    moved = farm.miners[4]
+    old_address, new_address = moved.host, "127.19.0.150"
+    addresses = discovery.parse_addresses([f"{IPS_BASE}-{MINERS}", new_address])
+
+    def scan() -> dict[str, str]:
+        return {miner.key: miner.address for miner in discovery.scan(addresses, timeout=TIMEOUT).miners}
+
+    before = scan()
+    moved.move(new_address)
+    try:
+        after = scan()
+    finally:
+        moved.move(old_address)
+    assert before[moved.state.mac] == old_address
+    assert after[moved.state.mac] == new_address
+    assert old_address not in after.values()
+
+
+def test_the_scan_only_reads(farm: Fleet, first_scan: FirstScan) -> None:
+    commands = {name: sorted(entry.command for entry in log) for name, log in first_scan.logs.items()}
+    expected = {"1.4.x": ["devdetails", "get_version", "summary"], "2.0.x": ["devdetails", "get_miner_info", "get_version"],
+                "2024": ["devdetails", "get_miner_info", "get_version"], "3.x": ["get.device.info"]}
+    # miner-002 also answers at the alias address: its reads come twice.
+    assert commands == {miner.name: sorted(expected[miner.profile] * (2 if miner.host == first_scan.result.miners[1].address else 1))
+                        for miner in farm.miners}
+    assert not any(entry.encrypted for log in first_scan.logs.values() for entry in log)
+    assert sum(miner.counters.tokens_issued + miner.counters.v3_salt_reads for miner in farm.miners) == 0
+    assert all(connections(miner) > 0 for miner in farm.miners)
+
+
+def test_concurrency_is_bounded_by_the_file_handles(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (256, 1024))
+    scanner = discovery.Scanner(discovery.parse_addresses(["127.19.1.0/24"]), concurrency=512)
+    assert scanner.concurrency == (256 - discovery.RESERVED_FILE_HANDLES) // discovery.SOCKETS_PER_ADDRESS
+
+
+def test_an_empty_range_completes_with_nothing_found() -> None:
+    result = discovery.scan(discovery.parse_addresses(["127.19.2.0/24"]), timeout=TIMEOUT)
+    assert (result.miners, result.others, result.unidentified, result.addresses) == ([], [], {}, 254)
+
+
+def test_the_result_survives_the_cache_round_trip(first_scan: FirstScan) -> None:
+    result = first_scan.result
+    assert discovery.ScanResult.from_dict(result.as_dict()) == result
+
+
+def test_a_scan_imports_no_crypto_library(farm: Fleet) -> None:
+    report = run_import_report(
+        "from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _discovery\n"
+        f"result = _discovery.scan(_discovery.parse_addresses([{NETWORK!r}]), timeout={TIMEOUT})\n"
+        "print(json.dumps({'miners': len(result.miners), 'loaded': loaded()}))\n", timeout=60)
+    assert report == {"miners": len(farm.miners), "loaded": []}
+
+
+def test_a_miner_too_busy_to_answer_in_time_is_probed_again_at_the_end(farm: Fleet) -> None:
+    busy = farm.miners[1]  # 2.0.x: get_version, then get_miner_info and devdetails
+    busy.add_fault(kind="delay", seconds=TIMEOUT * 3, commands=["get_miner_info"], remaining=1)
+    result = discovery.scan(discovery.parse_addresses([busy.host]), timeout=TIMEOUT)
+    assert [(miner.address, miner.identity["mac"], miner.identity["serial"]) for miner in result.miners] == [
+        (busy.host, busy.state.mac, busy.state.serial)]
+    assert not busy.config.faults  # the delayed reply was spent in the first pass
