@@ -116,15 +116,11 @@ class PasswordTask:
         """
         client = session.protocol_client()
         self.api_version, self._port = session.api_version, session.port
-        if isinstance(client, WhatsminerClient):
-            command, send = API2_CHECK_COMMAND, lambda: client.privileged(API2_CHECK_COMMAND)
-        else:
-            param = {"account": self.account, "old": password, "new": password}
-            command, send = API3_CHANGE_COMMAND, lambda: client.privileged(API3_CHANGE_COMMAND, param)
+        command = API2_CHECK_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
         for attempt in (1, 2):
             self.checks += 1
             try:
-                send()
+                self._request(client, password, password, check=True)
             except AuthenticationError:
                 return WRONG
             except WriteApiDisabledError as error:
@@ -135,6 +131,19 @@ class PasswordTask:
                 continue
             break
         return WORKS
+
+    def _request(self, client: Any, old: str, new: str, *, check: bool) -> None:
+        """One signed request: the check of ``old`` (``check``) or the change from ``old`` to ``new``.
+
+        API 2 checks with an encrypted ``get_version`` and changes with ``update_pwd``; API 3 does
+        both with ``set.user.change_passwd`` (the check with ``new`` equal to ``old``).
+        """
+        if not isinstance(client, WhatsminerClient):
+            client.privileged(API3_CHANGE_COMMAND, {"account": self.account, "old": old, "new": new})
+        elif check:
+            client.privileged(API2_CHECK_COMMAND)
+        else:
+            client.privileged(API2_CHANGE_COMMAND, old=old, new=new)
 
     def _locked(self, session: Any, error: WriteApiDisabledError, *, during: str, changing_factory: bool = False) -> ModuleFailure:
         """The failure for a miner that refuses writes: the manual step to take."""
@@ -176,13 +185,9 @@ class PasswordTask:
     def _send_change(self, session: Any, password: str, new_password: str) -> WhatsminerError | None:
         """Send the change signed with the proven ``password``; the error of a lost reply (``None`` when it was answered)."""
         client = session.protocol_client()
-        if isinstance(client, WhatsminerClient):
-            command, send = API2_CHANGE_COMMAND, lambda: client.privileged(API2_CHANGE_COMMAND, old=password, new=new_password)
-        else:
-            param = {"account": self.account, "old": password, "new": new_password}
-            command, send = API3_CHANGE_COMMAND, lambda: client.privileged(API3_CHANGE_COMMAND, param)
+        command = API2_CHANGE_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
         try:
-            send()
+            self._request(client, password, new_password, check=False)
         except WriteApiDisabledError as error:
             raise self._locked(session, error, during="changing the password",
                                changing_factory=password == factory_password(session.api_version, self.account)) from None

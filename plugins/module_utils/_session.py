@@ -267,11 +267,10 @@ class MinerSession:
     def with_password(self, password: str | None) -> MinerSession:
         """A new session with the same settings but ``password``: fresh token or salt, and the API already
         chosen by this session (no second ``auto`` probe once this session has made contact)."""
-        settings = dict(self._settings, password=password)
-        if self.api_version is not None:
-            settings["api_version"] = str(self.api_version)
-        port = settings.pop("port")
-        return MinerSession(self.host, port=port, **settings)
+        settings = self._settings
+        api_version = str(self.api_version) if self.api_version is not None else settings["api_version"]
+        return MinerSession(self.host, port=settings["port"], password=password, timeout=settings["timeout"], retries=settings["retries"],
+                            api_version=api_version, api3_port=settings["api3_port"], api3_account=settings["api3_account"])
 
     # --- the client interface ----------------------------------------------------------------
 

@@ -13,14 +13,14 @@ description:
   - Makes the password of the miner's write account O(new_password). On API 2 firmware that is
     the C(admin) password (changed with C(update_pwd)); on API 3 firmware the password of the
     account in O(api3_account) (changed with C(set.user.change_passwd)).
-  - O(password) is the current password, O(new_password) the desired one. Neither API can read a
+  - O(password) (required here) is the current password, O(new_password) the desired one. Neither API can read a
     password back, so the module finds out which one the miner takes by authenticating with it
     (see the notes), B(new_password first).
   - When O(new_password) already authenticates, nothing changes (C(changed=false)). When
     O(password) does, the module changes it, then proves with fresh tokens that O(new_password)
     works and O(password) no longer does. When neither does, the task fails and nothing is sent.
   - This makes a re-run converge after any interruption (a reply lost after the change, a run
-    killed between miners): the next run finds the miner on either the old or the new password
+    killed between miners); the next run finds the miner on either the old or the new password
     and carries on from there. A change is only ever signed with a password that was just proven
     to work, so the module cannot lock a miner out.
   - Rotate a fleet with the playbook C(hashfarm.whatsminer.rotate_password), which keeps the old
@@ -38,10 +38,6 @@ options:
       - Never shown in results, errors or logs.
     type: str
     required: true
-  password:
-    description:
-      - The current password of the write account (the connection option O(password), required here).
-      - After an interrupted rotation either this or O(new_password) works; the module handles both.
 extends_documentation_fragment:
   - hashfarm.whatsminer.connection
   - hashfarm.whatsminer.execution

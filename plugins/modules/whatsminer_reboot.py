@@ -49,6 +49,7 @@ extends_documentation_fragment:
   - hashfarm.whatsminer.execution
   - hashfarm.whatsminer.attributes
   - hashfarm.whatsminer.attributes.actiongroup_whatsminer
+  - hashfarm.whatsminer.attributes.idempotent
 attributes:
   check_mode:
     support: full
