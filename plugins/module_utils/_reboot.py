@@ -127,9 +127,10 @@ class RebootTask:
         if not outcome.reached:
             wanted = "answer again" + (" and hash" if self.wait_for_hashing else "")
             seen = "nothing (no read succeeded)" if outcome.last_value is None else self._describe(outcome.last_value)
+            last_error = str(outcome.last_error) if outcome.last_error else "none."
             raise ModuleFailure(
                 f"{self.miner}: sent {self.wire_command()}, but the miner did not {wanted} within reboot_timeout "
-                f"({self.timeout:g} s). Last seen: {seen}; last error: {outcome.last_error or 'none'}. It may still be "
+                f"({self.timeout:g} s). Last seen: {seen}. Last error: {last_error} It may still be "
                 "starting: check it, or raise reboot_timeout for this model.",
                 changed=True, elapsed=elapsed, operation=self.operation, command=self.wire_command(),
             )

@@ -123,4 +123,4 @@ def test_wait_never_outlasts_the_timeout():
         task.run()
     assert failure.value.details["elapsed"] == 30.0
     assert failure.value.details["changed"] is True
-    assert "last error" in failure.value.message and Sighting(None, None, None).hashing is None
+    assert "Last error: Whatsminer 192.0.2.1:4028" in failure.value.message and Sighting(None, None, None).hashing is None
