@@ -82,6 +82,46 @@ def validate_password_params(params: dict) -> None:
                             "anything (or set WHATSMINER_PASSWORD)")
 
 
+def password_request(client: Any, account: str, old: str, new: str, *, check: bool) -> None:
+    """One signed request: the check of ``old`` (``check``) or the change from ``old`` to ``new``.
+
+    API 2 checks with an encrypted ``get_version`` and changes with ``update_pwd``; API 3 does
+    both with ``set.user.change_passwd`` for ``account`` (the check with ``new`` equal to ``old``).
+    """
+    if not isinstance(client, WhatsminerClient):
+        client.privileged(API3_CHANGE_COMMAND, {"account": account, "old": old, "new": new})
+    elif check:
+        client.privileged(API2_CHECK_COMMAND)
+    else:
+        client.privileged(API2_CHANGE_COMMAND, old=old, new=new)
+
+
+def try_password(session: Any, password: str, account: str) -> tuple[Any, int]:
+    """Authenticate once with ``password`` (the session's own); ``(outcome, requests sent)``.
+
+    The outcome is ``WORKS``, ``WRONG``, or the ``WriteApiDisabledError`` of a miner that refuses
+    writes (API 2: the write API is off, which tells nothing about the password; API 3: -4, which
+    follows a valid signature on the simulator and, by inference, on real firmware). Other errors
+    raise. The check changes nothing, so when its reply is lost it is asked once more.
+    """
+    client = session.protocol_client()
+    command = API2_CHECK_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
+    attempt = 1
+    while True:
+        try:
+            password_request(client, account, password, password, check=True)
+        except AuthenticationError:
+            return WRONG, attempt
+        except WriteApiDisabledError as error:
+            return error, attempt
+        except WhatsminerError as error:
+            if attempt == 2 or not write_outcome_unknown(error, command):
+                raise
+            attempt += 1
+            continue
+        return WORKS, attempt
+
+
 class PasswordTask:
     """One run of whatsminer_password against one miner. See the module docstring."""
 
@@ -110,40 +150,14 @@ class PasswordTask:
         return "admin" if api_version == 2 else f"API 3 account '{self.account}'"
 
     def check(self, session: Any, password: str) -> str:
-        """``WORKS`` or ``WRONG``: whether ``password`` authenticates; other errors are raised.
-
-        The check changes nothing, so when its reply is lost it is asked once more.
-        """
-        client = session.protocol_client()
+        """``WORKS`` or ``WRONG``: whether ``password`` authenticates; a miner that refuses writes ends the task."""
+        session.protocol_client()  # first contact: the API is chosen
         self.api_version, self._port = session.api_version, session.port
-        command = API2_CHECK_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
-        for attempt in (1, 2):
-            self.checks += 1
-            try:
-                self._request(client, password, password, check=True)
-            except AuthenticationError:
-                return WRONG
-            except WriteApiDisabledError as error:
-                raise self._locked(session, error, during="checking which password the miner has") from None
-            except WhatsminerError as error:
-                if attempt == 2 or not write_outcome_unknown(error, command):
-                    raise
-                continue
-            break
-        return WORKS
-
-    def _request(self, client: Any, old: str, new: str, *, check: bool) -> None:
-        """One signed request: the check of ``old`` (``check``) or the change from ``old`` to ``new``.
-
-        API 2 checks with an encrypted ``get_version`` and changes with ``update_pwd``; API 3 does
-        both with ``set.user.change_passwd`` (the check with ``new`` equal to ``old``).
-        """
-        if not isinstance(client, WhatsminerClient):
-            client.privileged(API3_CHANGE_COMMAND, {"account": self.account, "old": old, "new": new})
-        elif check:
-            client.privileged(API2_CHECK_COMMAND)
-        else:
-            client.privileged(API2_CHANGE_COMMAND, old=old, new=new)
+        outcome, attempts = try_password(session, password, self.account)
+        self.checks += attempts
+        if isinstance(outcome, WriteApiDisabledError):
+            raise self._locked(session, outcome, during="checking which password the miner has")
+        return outcome
 
     def _locked(self, session: Any, error: WriteApiDisabledError, *, during: str, changing_factory: bool = False) -> ModuleFailure:
         """The failure for a miner that refuses writes: the manual step to take."""
@@ -187,7 +201,7 @@ class PasswordTask:
         client = session.protocol_client()
         command = API2_CHANGE_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
         try:
-            self._request(client, password, new_password, check=False)
+            password_request(client, self.account, password, new_password, check=False)
         except WriteApiDisabledError as error:
             raise self._locked(session, error, during="changing the password",
                                changing_factory=password == factory_password(session.api_version, self.account)) from None
