@@ -36,7 +36,7 @@ options:
       - V(factory_password) (audit, only when named, not part of V(all)) tells whether the write
         account still takes its factory password (API 2 C(admin)/C(admin), API 3 O(api3_account) and
         its factory password). It authenticates once with the factory password, as
-        M(hashfarm.whatsminer.whatsminer_password) checks a password, and changes nothing. Cost: one
+        M(hashfarm.whatsminer.whatsminer_password) checks a password, and changes nothing. It costs one
         API token of the 32 per controller address and 30 minutes (API 2), or one or two salt reads
         and one signed no-op C(set.user.change_passwd) (API 3); it loads the crypto libraries like a
         write does. O(password) is not needed for it.
