@@ -134,6 +134,7 @@ class PasswordTask:
         self.api_version: int | None = None
         #: Authentication attempts made (each costs one API token on API 2, one signed request on API 3).
         self.checks = 0
+        self._port: int | None = None
 
     # --- the miner's view ------------------------------------------------------------------
 
@@ -143,8 +144,6 @@ class PasswordTask:
         host = self.session.host
         port = self._port if self._port is not None else self.session.port
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    _port: int | None = None
 
     def _account_name(self, api_version: int) -> str:
         return "admin" if api_version == 2 else f"API 3 account '{self.account}'"
@@ -241,7 +240,7 @@ class PasswordTask:
             "msg": message,
             "verified": verified,
             "api_version": self.api_version,
-            "account": self._account_name(self.api_version),
+            "account": "admin" if self.api_version == 2 else self.account,
             "checks": self.checks,
             "warnings": self.warnings,
         }

@@ -123,13 +123,13 @@ api_version:
   type: int
   sample: 2
 account:
-  description: The account whose password is managed (V(admin) on API 2).
+  description: The account whose password is managed (V(admin) on API 2, O(api3_account) on API 3).
   returned: success
   type: str
   sample: admin
 checks:
   description: How many times a password was checked by authenticating (each costs one API token on API 2).
-  returned: always
+  returned: success
   type: int
   sample: 4
 """

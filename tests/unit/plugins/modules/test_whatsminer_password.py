@@ -55,6 +55,7 @@ def test_rotation_then_idempotent_rerun(one_miner, run_module, profile):
     assert not result.failed, result.get("msg")
     assert result["changed"] is True and result["verified"] is True
     assert result["api_version"] == (3 if miner.api3_port is not None else 2)
+    assert result["account"] == ("super" if miner.api3_port is not None else "admin")
     assert true_password(miner) == NEW
     assert result["checks"] == 4
     assert_no_secret(result, OLD, NEW)
