@@ -5,9 +5,10 @@ set -eux
 
 source ../setup_whatsminer_fleet/fleet.sh
 
-# The API 3 miner starts on the same password as the API 2 one (one password option per task).
+# The API 3 miner starts on the same password as the API 2 one (one password option per task); API 3 locks
+# writes while the account has its factory password, as real firmware does.
 start_fleet --count 2 --profiles 2024,3.x --address-mode ports --restart-seconds 0.5 --reboot-seconds 1 \
-    --password farm_Old --v3-password farm_Old
+    --password farm_Old --v3-password farm_Old --factory-password-gate
 run_playbook() {
     ansible-playbook -i "$FLEET_INVENTORY" "$1" -e "control_url=$FLEET_CONTROL_URL" "${@:2}"
 }
