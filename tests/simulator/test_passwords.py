@@ -107,3 +107,16 @@ def test_factory_reset_restores_the_factory_passwords(start_fleet: Callable[...,
     assert PrivilegedClient(miner, password="farm_1").call("factory_reset")["Code"] == 131
     state = miner.state
     assert (state.admin_password, state.v3_passwords["super"], state.write_api_enabled) == ("admin", "super", False)
+
+
+def test_fault_skip_lets_the_first_matching_requests_pass(start_fleet: Callable[..., Fleet]) -> None:
+    """``skip=2, remaining=1``: the third change_passwd loses its reply, after the change was applied."""
+    miner = start_fleet(count=1, profiles="3.x", v3_password="pw_0").miners[0]
+    miner.add_fault(kind="drop", commands=[CHANGE], skip=2, remaining=1)
+    writer = WriterV3(miner, password="pw_0")
+    assert change_v3(writer, "pw_0", "pw_0")["code"] == 0
+    assert change_v3(writer, "pw_0", "pw_0")["code"] == 0
+    with pytest.raises(Exception):
+        change_v3(writer, "pw_0", "pw_1")
+    assert miner.state.v3_passwords["super"] == "pw_1"
+    assert miner.config.faults == []
