@@ -266,6 +266,8 @@ API3_WRITE_COMMANDS = {
     "set_normal_power": "set.miner.power_mode",
     "set_high_power": "set.miner.power_mode",
     "adjust_power_limit": "set.miner.power_limit",
+    "reboot": "set.system.reboot",
+    "restart_btminer": "set.miner.service",
 }
 
 

@@ -19,11 +19,16 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
+    WriteApiDisabledError,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS as BTMINER_READS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
 
 SUBSETS = ("device", "status", "pools", "boards", "errors")
-FACT_NAMES = {subset: f"whatsminer_{subset}" for subset in SUBSETS}
+#: Subsets gathered only when named (not by ``all``): the factory-password audit authenticates,
+#: which costs an API token (API 2) or a signed request (API 3) and loads the crypto libraries.
+OPT_IN_SUBSETS = ("factory_password",)
+FACT_NAMES = {subset: f"whatsminer_{subset}" for subset in SUBSETS + OPT_IN_SUBSETS}
 
 # Commands answered by btminer itself (cgminer-derived); an API 2 miner joins them on one
 # connection. (Through API 3 every read joins: the client's ``joinable_commands`` decides.)
@@ -33,6 +38,7 @@ JOINABLE_COMMANDS = {
     "pools": ("pools",),
     "boards": ("devs",),
     "errors": (),
+    "factory_password": (),
 }
 # Commands answered by the API daemon; each needs a connection of its own.
 SEPARATE_COMMANDS = {
@@ -41,6 +47,7 @@ SEPARATE_COMMANDS = {
     "pools": (),
     "boards": (),
     "errors": ("get_error_code",),
+    "factory_password": (),
 }
 # Commands that 1.x firmware (API "whatsminer v1.x") does not have: not asked, no warning.
 NOT_IN_API_1 = frozenset({"get_miner_info", "get_error_code"})
@@ -59,9 +66,10 @@ def resolve_subsets(requested: list[str]) -> list[str]:
         name = str(entry).strip()
         exclude = name.startswith("!")
         name = name[1:].strip() if exclude else name
-        if name != "all" and name not in SUBSETS:
+        if name != "all" and name not in SUBSETS + OPT_IN_SUBSETS:
             raise ModuleFailure(
-                f"Bad subset {entry!r} in gather_subset: use all, {', '.join(SUBSETS)}, or one of them prefixed with ! to leave it out"
+                f"Bad subset {entry!r} in gather_subset: use all, {', '.join(SUBSETS + OPT_IN_SUBSETS)}, or one of them prefixed with ! "
+                "to leave it out"
             )
         if exclude and name == "all":
             exclude_all = True
@@ -71,7 +79,7 @@ def resolve_subsets(requested: list[str]) -> list[str]:
             included |= set(SUBSETS) if name == "all" else {name}
     if not included and not exclude_all:
         included = set(SUBSETS)
-    return [subset for subset in SUBSETS if subset in included and subset not in excluded]
+    return [subset for subset in SUBSETS + OPT_IN_SUBSETS if subset in included and subset not in excluded]
 
 
 class FactGatherer:
@@ -85,9 +93,10 @@ class FactGatherer:
     with a warning that the facts from it may be incomplete.
     """
 
-    def __init__(self, client: Any, address: str | None = None) -> None:
+    def __init__(self, client: Any, address: str | None = None, account: str = "super") -> None:
         self.client = client
         self.address = address
+        self.account = account
         self.replies: dict[str, dict | None] = {}
         self.warnings: list[str] = []
 
@@ -187,6 +196,20 @@ class FactGatherer:
     def _boards(self) -> list[dict]:
         return miner_state.board_facts(self.replies.get("devs"))
 
+    def _factory_password(self) -> dict:
+        """Whether the write account still takes its factory password: one authentication, nothing changed."""
+        self.client.protocol_client()  # the API decides which factory password
+        api = self.client.api_version
+        factory = factory_password(api, self.account)
+        outcome, _attempts = try_password(self.client.with_password(factory), factory, self.account)
+        accepted: bool | None = outcome == WORKS
+        if isinstance(outcome, WriteApiDisabledError):
+            # API 3 answers -4 after a valid signature; API 2 refuses before it can tell.
+            accepted = True if api == 3 else None
+            if api == 2:
+                self.warnings.append(f"{self._miner()}: the write API is switched off, so whether the factory password works is unknown")
+        return {"accepted": accepted, "account": "admin" if api == 2 else self.account, "api_version": api}
+
     def _errors(self) -> list[dict]:
         errors = miner_state.error_facts(error_code=self.replies.get("get_error_code"), summary=self.replies.get("summary"))
         if errors is None:
@@ -199,7 +222,7 @@ def gather_facts(client: Any, params: dict) -> dict:
     """The whole result of whatsminer_facts for one miner (``ansible_facts`` and ``warnings``)."""
     subsets = resolve_subsets(params["gather_subset"])
     client.accept_truncated = True  # salvage what a cut-off reply holds (with a warning), as other clients do
-    gatherer = FactGatherer(client, address=params["host"])
+    gatherer = FactGatherer(client, address=params["host"], account=params.get("api3_account", "super"))
     facts = gatherer.gather(subsets)
     return {"changed": False, "ansible_facts": facts, "warnings": gatherer.warnings}
 

@@ -102,6 +102,8 @@ WRITE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "set_normal_power": lambda params: "normal",
     "set_high_power": lambda params: "high",
     "adjust_power_limit": lambda params: int(params["power_limit"]),
+    "reboot": lambda params: None,
+    "restart_btminer": lambda params: "restart",
 }
 
 
@@ -256,6 +258,23 @@ class MinerSession:
         client.accept_truncated = self._accept_truncated
         self.api_version, self.api_choice, self._client = choice.version, choice, client
         return client
+
+    def protocol_client(self) -> WhatsminerClient | WhatsminerV3Client:
+        """The protocol client of the chosen API (``WhatsminerClient`` or ``WhatsminerV3Client``), choosing on first contact.
+
+        For logic that speaks each API in its own terms (the password change, whose commands
+        have no counterpart in the other API's interface).
+        """
+        client = self._connected()
+        return client.client if isinstance(client, Api3Adapter) else client
+
+    def with_password(self, password: str | None) -> MinerSession:
+        """A new session with the same settings but ``password``: fresh token or salt, and the API already
+        chosen by this session (no second ``auto`` probe once this session has made contact)."""
+        settings = self._settings
+        api_version = str(self.api_version) if self.api_version is not None else settings["api_version"]
+        return MinerSession(self.host, port=settings["port"], password=password, timeout=settings["timeout"], retries=settings["retries"],
+                            api_version=api_version, api3_port=settings["api3_port"], api3_account=settings["api3_account"])
 
     # --- the client interface ----------------------------------------------------------------
 

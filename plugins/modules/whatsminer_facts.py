@@ -33,6 +33,13 @@ options:
       - V(pools) reads C(pools).
       - V(boards) reads C(devs).
       - V(errors) reads C(get_error_code), or the error fields of C(summary) on 1.x firmware.
+      - V(factory_password) (audit, only when named, not part of V(all)) tells whether the write
+        account still takes its factory password (API 2 C(admin)/C(admin), API 3 O(api3_account) and
+        its factory password). It authenticates once with the factory password, as
+        M(hashfarm.whatsminer.whatsminer_password) checks a password, and changes nothing. It costs one
+        API token of the 32 per controller address and 30 minutes (API 2), or one or two salt reads
+        and one signed no-op C(set.user.change_passwd) (API 3); it loads the crypto libraries like a
+        write does. O(password) is not needed for it.
     type: list
     elements: str
     default: [all]
@@ -334,6 +341,27 @@ ansible_facts:
         reason:
           description: The firmware's description of the error, where it gives one.
           type: str
+    whatsminer_factory_password:
+      description: The factory-password audit.
+      returned: O(gather_subset) contains V(factory_password)
+      type: dict
+      contains:
+        accepted:
+          description:
+            - V(true) when the miner still takes the factory password (a problem, see
+              M(hashfarm.whatsminer.whatsminer_password)), V(false) when it does not.
+            - V(null) when it cannot be told (API 2 with the write API switched off refuses before checking).
+            - On API 3 a "no permission" answer follows a valid signature, so it counts as V(true) (an inference).
+          type: bool
+          sample: false
+        account:
+          description: The account checked (V(admin) on API 2).
+          type: str
+          sample: admin
+        api_version:
+          description: The API the miner was checked with.
+          type: int
+          sample: 2
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module

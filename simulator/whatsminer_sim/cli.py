@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--password", default="admin", help="API 2 admin password of every miner (default admin)")
     fleet.add_argument("--v3-password", default="super", help="API 3 'super' account password of every miner (default super)")
     fleet.add_argument("--write-api", choices=("enabled", "disabled"), default="enabled", help="write API switch (default enabled)")
+    fleet.add_argument("--factory-password-gate", action="store_true",
+                       help="API 3 refuses writes (-4 no permission) while the account has its factory password (default off)")
+    fleet.add_argument("--factory-password-change", choices=("allow", "refuse"), default="allow",
+                       help="whether update_pwd / set.user.change_passwd may change a factory password (default allow)")
     fleet.add_argument("--seed", type=int, default=0, help="seed of identities, jitter and faults (default 0)")
     fleet.add_argument("--restart-seconds", type=float, default=CLI_RESTART_SECONDS, help=f"btminer restart window (default {CLI_RESTART_SECONDS})")
     fleet.add_argument("--reboot-seconds", type=float, default=CLI_REBOOT_SECONDS, help=f"reboot window (default {CLI_REBOOT_SECONDS})")
@@ -93,7 +97,8 @@ def run_fleet(args: argparse.Namespace) -> int:
         v3_port=args.v3_port, v3_password=args.v3_password, ips_base=args.ips_base, odd_devices=args.odd_devices,
         write_api_enabled=args.write_api == "enabled",
         models=[name.strip() for name in args.models.split(",") if name.strip()] or None,
-        config={"restart_seconds": args.restart_seconds, "reboot_seconds": args.reboot_seconds, "idle_timeout_s": args.idle_timeout},
+        config={"restart_seconds": args.restart_seconds, "reboot_seconds": args.reboot_seconds, "idle_timeout_s": args.idle_timeout,
+                "factory_password_gate": args.factory_password_gate, "factory_password_change": args.factory_password_change},
         control_port=args.control_port,
     )
     try:

@@ -17,6 +17,7 @@ BTMINER_DOWN_REPLIES = ("message", "refuse", "reset", "close")
 BTMINEROFF_REPORTS = ("always-true", "state")
 HOSTNAME_APPLY = ("reboot", "immediate")
 POWER_LIMIT_SET_REPORTS = ("value", "empty")
+FACTORY_PASSWORD_CHANGE = ("allow", "refuse")
 
 
 @dataclass
@@ -38,6 +39,16 @@ class MinerConfig:
     that many seconds later. ``power_limit_set_report``: ``value`` (status ``power_limit_set`` shows
     the limit, or ``no_power_limit_report``) or ``empty`` (it is always ``""`` while summary's
     ``Power Limit`` shows the limit; port-4028 ``status`` only).
+
+    Passwords (reference whatsminer-api-settings.md section 2.10; several details are inference,
+    hence switches): ``factory_password_gate``: API 3 refuses every write except
+    ``set.user.change_passwd`` with -4 "no permission" while the signing account still has its
+    factory password (vendor doc). Off by default, because the fleets of the existing suites write
+    with the factory passwords; API 2 is gated by the write-API switch (``write_api_enabled``)
+    alone, as the reference infers. ``factory_password_change``: whether ``update_pwd`` (API 2)
+    and ``set.user.change_passwd`` (API 3) may change a password that is still the factory one
+    (``allow``) or are refused (``refuse``: API 2 answers "can't access write cmd" with
+    ``write_locked_code``, API 3 -4 "no permission"); no source says which firmware does what.
     """
 
     idle_timeout_s: float = 10.0
@@ -59,6 +70,8 @@ class MinerConfig:
     no_power_limit_report: str | None = None
     hostname_apply: str = "reboot"
     refuse_connections: bool = False
+    factory_password_gate: bool = False
+    factory_password_change: str = "allow"
     faults: list[Fault] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -70,6 +83,8 @@ class MinerConfig:
             raise ValueError(f"btminer_down_reply must be one of {BTMINER_DOWN_REPLIES}")
         if self.btmineroff_report is not None and self.btmineroff_report not in BTMINEROFF_REPORTS:
             raise ValueError(f"btmineroff_report must be one of {BTMINEROFF_REPORTS}")
+        if self.factory_password_change not in FACTORY_PASSWORD_CHANGE:
+            raise ValueError(f"factory_password_change must be one of {FACTORY_PASSWORD_CHANGE}")
         if self.hostname_apply not in HOSTNAME_APPLY:
             raise ValueError(f"hostname_apply must be one of {HOSTNAME_APPLY}")
         if self.power_limit_set_report not in POWER_LIMIT_SET_REPORTS:

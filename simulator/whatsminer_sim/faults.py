@@ -10,6 +10,9 @@ request's command(s) are applied (each with a seeded probability) and the ones l
 ``quirk``   render the reply with one firmware quirk (see :data:`QUIRKS`).
 ``code``    do not run the command; answer with error ``code`` (``message`` overrides Msg).
 
+``skip`` lets the first matching requests pass untouched (e.g. the third ``set.user.change_passwd``
+of a run, after two password checks that use the same command).
+
 Refusing connections is a listener switch (``MinerConfig.refuse_connections``), not a rule.
 """
 
@@ -60,6 +63,7 @@ class Fault:
     commands: frozenset[str] | None = None
     remaining: int | None = None
     probability: float = 1.0
+    skip: int = 0
 
     def __post_init__(self) -> None:
         if self.commands is not None:
@@ -78,6 +82,8 @@ class Fault:
             raise ValueError("remaining must be >= 1 or None")
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be within 0..1")
+        if self.skip < 0:
+            raise ValueError("skip must be >= 0")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
@@ -99,6 +105,8 @@ class Fault:
         data["commands"] = sorted(self.commands) if self.commands is not None else None
         data["remaining"] = self.remaining
         data["probability"] = self.probability
+        if self.skip:
+            data["skip"] = self.skip
         return data
 
     def matches(self, commands: Sequence[str]) -> bool:
@@ -136,6 +144,9 @@ def plan_faults(faults: list[Fault], commands: Sequence[str], rng: random.Random
         if fault.kind == "code" and (not allow_code or plan.forced is not None):
             continue
         if fault.probability < 1.0 and rng.random() >= fault.probability:
+            continue
+        if fault.skip:
+            fault.skip -= 1
             continue
         _add_to_plan(plan, fault)
         if fault.remaining is not None:

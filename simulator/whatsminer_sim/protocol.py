@@ -19,7 +19,7 @@ from .auth import Base64Error, DecryptError, TokenLimitError, aes_key, decrypt_r
 from .faults import FaultPlan, plan_faults
 from .profiles import CGMINER_COMMANDS, DAEMON_READ_COMMANDS, WRITE_COMMANDS
 from .replies import BTMINER_DOWN_TEXT, Reply, cgminer_section, daemon_error, daemon_read, daemon_reply, joined_reply
-from .state import PoolSlot, factory_defaults
+from .state import FACTORY_PASSWORD, PoolSlot, factory_defaults
 
 if TYPE_CHECKING:
     from .miner import SimMiner
@@ -415,6 +415,8 @@ class RequestHandler:
         state = self.miner.live_state
         if old != state.admin_password:
             raise CommandError(132, "old password does not match")
+        if state.admin_password == FACTORY_PASSWORD and self.miner.live_config.factory_password_change == "refuse":
+            raise CommandError(self.miner.live_config.write_locked_code, "can't access write cmd")
         if not PASSWORD_PATTERN.match(new):
             raise CommandError(132, "new password must be 1-8 letters, digits or underscores")
         state.apply({"admin_password": new})

@@ -194,6 +194,11 @@ def factory_v3_passwords(super_password: str) -> dict[str, str]:
     return {account: super_password if account == "super" else account for account in V3_ACCOUNTS}
 
 
+def is_factory_v3_password(account: str, password: str) -> bool:
+    """Whether ``password`` is the factory password of API 3 ``account``."""
+    return password == factory_v3_passwords(FACTORY_V3_PASSWORD).get(account)
+
+
 def _error_code(item: Any) -> ErrorCode:
     """Accept an ErrorCode, a bare code (raised now) or a ``{"code", "time"}`` mapping."""
     now = time.strftime("%Y-%m-%d %H:%M:%S")

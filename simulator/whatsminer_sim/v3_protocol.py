@@ -8,15 +8,23 @@ several requests; it is closed after ``MinerConfig.idle_timeout_s`` without a co
 
 Replies are ``{"code", "when", "msg", "desc"}``; codes (section 7.1):
 ``0`` ok, ``-1`` failed (invalid JSON, wrong token/password), ``-2`` invalid command or
-parameter, ``-3`` parameter missing, ``-4`` no permission (the API switch is off, or the account
-has no write permission).
+parameter, ``-3`` parameter missing, ``-4`` no permission (the API switch is off, the account has no write
+permission, or, with ``MinerConfig.factory_password_gate``, the account still has its factory
+password: every write but ``set.user.change_passwd`` is refused then).
 
 Auth (section 7.2): ``get.*`` need none. ``set.*`` carry ``ts`` (unix seconds), ``account``
 (``super``, ``user1``..``user3``) and ``token`` = ``base64(sha256(cmd + password + salt +
-str(ts)))[:8]`` with the salt of ``get.device.info``. ``set.miner.pools`` has its ``param``
-encrypted: base64(AES-256-ECB(key = that raw SHA-256 digest, JSON text)), PKCS#7 or zero padded.
+str(ts)))[:8]`` with the salt of ``get.device.info``. ``set.miner.pools`` and
+``set.user.change_passwd`` have their ``param`` encrypted: base64(AES-256-ECB(key = that raw SHA-256 digest, JSON text)), PKCS#7 or zero padded.
 Object parameters may come as JSON objects or as JSON-encoded strings. ``ts`` is not checked
 for freshness (no source says whether firmware does).
+
+Passwords: ``set.user.change_passwd`` (param ``{"account", "old", "new"}``, encrypted) takes
+effect at once; the next write must be signed with the new password. The salt stays the same (no
+source says whether firmware changes it). An account may change its own password, ``super`` any
+account's; ``old`` must be the account's current password (-1 otherwise); ``new`` must be 1-64
+printable ASCII characters without spaces (no source gives API 3's rule). A factory password may
+be changed unless ``MinerConfig.factory_password_change`` is ``refuse`` (-4).
 
 ``RequestHandler.process`` runs with the miner's lock held and applies state changes; the timed
 effects (btminer restart, reboot) go through the miner like API 2's.
@@ -39,7 +47,7 @@ from Crypto.Cipher import AES
 
 from .auth import strip_padding
 from .faults import FaultPlan, garbage_bytes, plan_faults, send_with_faults
-from .state import V3_ACCOUNTS, PoolSlot
+from .state import V3_ACCOUNTS, PoolSlot, is_factory_v3_password
 from .v3_replies import (
     DEVICE_INFO_SECTIONS,
     MINER_STATUS_SECTIONS,
@@ -81,9 +89,13 @@ READ_COMMANDS = frozenset({"get.device.info", "get.miner.status", "get.miner.set
 WRITE_COMMANDS = frozenset({
     "set.miner.pools", "set.miner.power_limit", "set.miner.power_mode", "set.miner.service",
     "set.system.reboot", "set.system.led", "set.system.hostname", "set.miner.fastboot", "set.system.webpools",
+    "set.user.change_passwd",
 })
-#: Write commands whose ``param`` is AES encrypted (section 7.2; set.user.change_passwd is not simulated).
-ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools"})
+#: Write commands whose ``param`` is AES encrypted (section 7.2).
+ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
+#: The command that changes a password: exempt from the factory-password gate.
+CHANGE_PASSWORD = "set.user.change_passwd"
+V3_PASSWORD_PATTERN = re.compile(r"^[!-~]{1,64}$")
 HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 POWER_LIMIT_RANGE = (0, 99999)
 #: ``set.miner.power_limit`` value that removes the limit (as ``adjust_power_limit`` on API 2).
@@ -187,6 +199,8 @@ class RequestHandler:
 
     def __init__(self, miner: SimMiner) -> None:
         self.miner = miner
+        #: The account that signed the write being run.
+        self._signer = ""
         self._writes: dict[str, Callable[[Any, bytes], bool]] = {
             "set.miner.pools": self._set_pools,
             "set.miner.power_limit": self._set_power_limit,
@@ -197,6 +211,7 @@ class RequestHandler:
             "set.system.hostname": self._set_hostname,
             "set.miner.fastboot": lambda param, key: self._switch(param, "fast_boot"),
             "set.system.webpools": lambda param, key: self._switch(param, "web_pools"),
+            CHANGE_PASSWORD: lambda param, key: self._change_password(param),
         }
         if set(self._writes) != WRITE_COMMANDS:
             raise RuntimeError("API 3 write table and WRITE_COMMANDS disagree")
@@ -284,6 +299,10 @@ class RequestHandler:
             raise CommandError(CODE_FAILED, MESSAGES["token"])
         if not state.write_api_enabled or state.v3_permissions.get(account, 0) == 0:
             raise CommandError(CODE_NO_PERMISSION, MESSAGES["permission"])
+        factory = is_factory_v3_password(account, state.v3_passwords[account])
+        if factory and command != CHANGE_PASSWORD and self.miner.live_config.factory_password_gate:
+            raise CommandError(CODE_NO_PERMISSION, MESSAGES["permission"])
+        self._signer = account
         param = request.get("param")
         if command in ENCRYPTED_PARAM_COMMANDS:
             if param in (None, ""):
@@ -384,6 +403,27 @@ class RequestHandler:
             self.miner.live_state.apply({"hostname": hostname, "pending_hostname": None})
         else:
             self.miner.live_state.apply({"pending_hostname": hostname})
+        return False
+
+    def _change_password(self, param: Any) -> bool:
+        """``set.user.change_passwd``: ``{"account", "old", "new"}``, effective at once."""
+        param = self._require(param)
+        if not isinstance(param, dict):
+            raise _invalid('param must be {"account": ..., "old": ..., "new": ...}')
+        account, old, new = param.get("account", self._signer), param.get("old"), param.get("new")
+        if account not in V3_ACCOUNTS:
+            raise _invalid(f"account must be one of {', '.join(V3_ACCOUNTS)}")
+        if account != self._signer and self._signer != "super":
+            raise CommandError(CODE_NO_PERMISSION, MESSAGES["permission"])
+        passwords = dict(self.miner.live_state.v3_passwords)
+        if old != passwords[account]:
+            raise CommandError(CODE_FAILED, "old password is wrong")
+        if not isinstance(new, str) or not V3_PASSWORD_PATTERN.match(new):
+            raise _invalid("new must be 1-64 printable ASCII characters without spaces")
+        if is_factory_v3_password(account, old) and self.miner.live_config.factory_password_change == "refuse":
+            raise CommandError(CODE_NO_PERMISSION, MESSAGES["permission"])
+        passwords[account] = new
+        self.miner.live_state.apply({"v3_passwords": passwords})
         return False
 
     def _switch(self, param: Any, state_field: str) -> bool:

@@ -19,6 +19,9 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
 
 #: Short restart windows so that the suite stays fast.
 FAST_CONFIG = {"restart_seconds": 0.3, "reboot_seconds": 0.5, "idle_timeout_s": 3.0}
+#: The module tests' miners lock API 3 writes while the account has its factory password, as real
+#: firmware does, so every module test that writes proves it works with a non-factory password.
+MODULE_TEST_CONFIG = {**FAST_CONFIG, "factory_password_gate": True}
 #: The firmware profiles the simulator has, oldest first (3.x: API 3 on its own port, reduced API 2).
 PROFILES = ("1.4.x", "2.0.x", "2024", "3.x")
 #: The profiles of API 2 firmware.

@@ -32,7 +32,7 @@ from reliability import Checks, ControlApi, read_records  # noqa: E402
 
 SLOW_MINER = "miner-003"
 SLOW_POOLS_S = 2.0
-MARKER_NAMES = ("marker_admin", "marker_pool_1", "marker_pool_2", "marker_pool_3", "marker_wrong", "marker_invalid")
+MARKER_NAMES = ("marker_admin", "marker_pool_1", "marker_pool_2", "marker_pool_3", "marker_wrong", "marker_invalid", "marker_new")
 #: What Ansible shows for a no_log value it had to hide (eight asterisks, not part of a banner line).
 MASK = re.compile(r"(?<!\*)\*{8}(?!\*)")
 
@@ -41,6 +41,7 @@ def write_markers(path: Path) -> None:
     """Unique markers: valid passwords (printable ASCII) that occur nowhere else by chance."""
     markers = {name: f"Mk{name.split('_', 1)[1].title().replace('_', '')}{secrets.token_hex(8)}" for name in MARKER_NAMES}
     markers["marker_invalid"] = f"Mk Invalid {secrets.token_hex(8)}"  # a space: refused by validation
+    markers["marker_new"] = f"Nw{secrets.token_hex(3)}"  # a new admin password fits the firmware's 8 characters
     path.write_text(json.dumps(markers, indent=1))  # JSON is YAML
 
 

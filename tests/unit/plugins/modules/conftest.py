@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import as_module_process, invocation_module_argument
-from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet, FleetStarter
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import MODULE_TEST_CONFIG, PROFILES, Fleet, FleetStarter
 
 
 class ModuleResult(dict):
@@ -48,8 +48,8 @@ def fixture_run_module(capsys: pytest.CaptureFixture) -> Callable[..., ModuleRes
 
 @pytest.fixture(name="start_fleet")
 def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
-    """Start simulated fleets (fast timings, own ports by default); all are stopped after the test."""
-    with FleetStarter(FAST_CONFIG, address_mode="ports") as starter:
+    """Start simulated fleets (fast timings, API 3 factory-password gate, own ports by default); all are stopped after the test."""
+    with FleetStarter(MODULE_TEST_CONFIG, address_mode="ports") as starter:
 
         def start(**options: Any) -> Fleet:
             # The same password for API 2's admin and API 3's super account (the modules have one password option).
@@ -62,6 +62,6 @@ def fixture_start_fleet() -> Iterator[Callable[..., Fleet]]:
 @pytest.fixture(name="fleet", scope="module")
 def fixture_fleet() -> Iterator[Fleet]:
     """One miner of each firmware profile (1.4.x, 2.0.x, 2024, 3.x), shared by the tests of a file."""
-    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=FAST_CONFIG, v3_password="admin")
+    fleet = Fleet.start(count=len(PROFILES), profiles=list(PROFILES), seed=7, address_mode="ports", config=MODULE_TEST_CONFIG, v3_password="admin")
     yield fleet
     fleet.stop()

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts as facts_action
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_password as password_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_reboot as reboot_action
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_password, whatsminer_pools, whatsminer_power, whatsminer_reboot
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
 
@@ -31,6 +33,8 @@ MODULES = {
     "whatsminer_facts": (whatsminer_facts.main, facts_action.ActionModule, {"gather_subset": ["status"]}),
     "whatsminer_pools": (whatsminer_pools.main, pools_action.ActionModule, {"pools": VALID_POOLS}),
     "whatsminer_power": (whatsminer_power.main, power_action.ActionModule, {"mode": "low"}),
+    "whatsminer_password": (whatsminer_password.main, password_action.ActionModule, {"new_password": "farm_2"}),
+    "whatsminer_reboot": (whatsminer_reboot.main, reboot_action.ActionModule, {"operation": "restart", "reboot_timeout": 20}),
 }
 PATHS = ("module", "action")
 SUITE = "hostile input"
@@ -130,6 +134,17 @@ MODULE_CASES = {
         *cases("wait_timeout", "wait_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
         *cases("wait_timeout", "argument 'wait_timeout' is of type", "5m", [300]),
     ],
+    "whatsminer_password": [
+        *cases("new_password", "new_password must be 1 to 8 letters, digits or underscores", "", "nine_char", "with-dash", "sp ace",
+               "tab\tx", "nul\x00", "kennwört", "密码", "it's", 'say"x', "back\\x", JSON_FRAGMENT, "p" * 100000),
+        *cases("new_password", "new_password must not be a factory password", "admin", "super", "user1", "user3"),
+    ],
+    "whatsminer_reboot": [
+        *cases("operation", "value of operation must be one of: reboot, restart", "halt", "", "REBOOT", 1, ["reboot"], "reboot; rm", JSON_FRAGMENT),
+        *cases("reboot_timeout", "reboot_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
+        *cases("reboot_timeout", "argument 'reboot_timeout' is of type", "5m", [600]),
+        *cases("wait_for_hashing", "argument 'wait_for_hashing' is of type", "maybe", 2, ["yes"]),
+    ],
 }
 
 ALL_CASES = [(module, case) for module in MODULES for case in CONNECTION_CASES]
@@ -164,7 +179,7 @@ def run(path: str, module: str, args: dict, run_module: Any) -> dict:
 
 def secrets_of(case: Case) -> list[str]:
     """The texts a failure must not show: the value of a password option (long enough to be found)."""
-    if case.option not in ("password", "pools[0].password") or not isinstance(case.value, str) or len(case.value.strip()) < 4:
+    if case.option not in ("password", "new_password", "pools[0].password") or not isinstance(case.value, str) or len(case.value.strip()) < 4:
         return []
     return [case.value.strip()]
 
