@@ -16,9 +16,9 @@ description:
     a URL or a user differs (or when O(update_password=always)).
   - After a write, reads the pools back until the miner shows what was sent (at most
     O(verify_timeout) seconds) and fails, naming what was sent and what the miner showed, if it
-    does not. When the miner had confirmed the write, that failure has C(changed=true): the miner
-    took the pools and may show them a little later, so run the task again (it then reports ok)
-    or raise O(verify_timeout).
+    does not. When the miner had confirmed the write, that failure has C(changed=true), as the miner
+    took the pools and may show them a little later; run the task again (it then reports ok) or
+    raise O(verify_timeout).
   - Writing needs the password of the account that changes the miner (O(password)) and the
     miner's write API; reading does not, so a run that changes nothing, and check mode, never
     request an API token.

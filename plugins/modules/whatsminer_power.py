@@ -55,7 +55,7 @@ options:
         mode as it was. Check mode lists in RV(uncertain) what it cannot know about the value.
       - B(Firmware that reports the limit setting) (2024 firmware, C(status.power_limit_set); API 3
         C(power-limit-set)) compares, sets and removes the limit exactly. An empty
-        C(status.power_limit_set) reports no setting: then C(summary) C(Power Limit) decides, as on
+        C(status.power_limit_set) reports no setting, so C(summary) C(Power Limit) decides, as on
         older firmware.
       - B(1.x and 2.0.x firmware) report only the effective limit (C(summary) C(Power Limit)), which
         is the model's factory maximum when no lower limit is set. There a limit in watts is
