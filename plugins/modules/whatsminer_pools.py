@@ -72,7 +72,7 @@ options:
     description:
       - How many seconds to wait after a write for the miner to show the pools that were sent.
         The pools are read every half second.
-      - A deadline: each read is given only the time left (connect, reply and retries included,
+      - It is a deadline. Each read is given only the time left (connect, reply and retries included,
         whatever O(timeout) and O(retries) say), so the wait never outlasts it.
       - Raise it for firmware that restarts btminer or applies pools some seconds after the write.
     type: float

@@ -79,11 +79,11 @@ options:
       - How many seconds each wait may last, at most 3600. A wait follows every command (see O(wait))
         and, when btminer is restarting as the task starts, precedes the first read of the state.
       - Reads while waiting start 0.5 seconds apart and spread out to 2 seconds apart.
-      - A deadline: each read is given only the time left (connect, reply and retries included,
+      - It is a deadline. Each read is given only the time left (connect, reply and retries included,
         whatever O(timeout) and O(retries) say), so no wait outlasts it.
       - When the time is up the task fails with the commands sent, the state last seen and the last
         error. It has C(changed=true) when the miner confirmed the last command (it may show it
-        later: run the task again) or showed other settings than before.
+        later, so run the task again) or showed other settings than before.
     type: float
     default: 300
 extends_documentation_fragment:
@@ -105,7 +105,7 @@ notes:
     then the power mode, and C(power_off) last. Mode and limit changes restart btminer, and are
     thus applied while the miner runs (as other clients do too); a miner that must end stopped is
     stopped only after its last restart, so that no restart leaves it in a state nobody asked for.
-    The limit comes before the mode because the miner may refuse a limit: refused first, it leaves
+    The limit comes before the mode because the miner may refuse a limit; refused first, it leaves
     nothing half applied.
     When mining is neither turned on nor off, mode and limit changes are sent to the miner as it is
     (also to a stopped miner, which stays stopped).
