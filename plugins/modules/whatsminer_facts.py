@@ -70,7 +70,7 @@ notes:
     when it has a value. An empty C(status.power_limit_set) reports nothing, so C(Power Limit), the
     effective limit, decides as on older firmware. On API 3 an empty C(power-limit-set) means no limit.
   - B(Power mode.) The mode btminer reports in C(summary) (C(Power Mode)) decides; C(status.power_mode)
-    only when the C(summary) does not say (API 3: C(get.miner.setting)).
+    only when the C(summary) does not say (on API 3, C(get.miner.setting)).
   - A command the firmware does not know (code 14) or rejects only leaves the facts that need it
     V(null), with a warning. Commands that 1.x firmware is known not to have (C(get_miner_info),
     C(get_error_code)) are not asked for, so their facts are V(null) without a warning.

@@ -16,9 +16,9 @@ description:
     a URL or a user differs (or when O(update_password=always)).
   - After a write, reads the pools back until the miner shows what was sent (at most
     O(verify_timeout) seconds) and fails, naming what was sent and what the miner showed, if it
-    does not. When the miner had confirmed the write, that failure has C(changed=true): the miner
-    took the pools and may show them a little later, so run the task again (it then reports ok)
-    or raise O(verify_timeout).
+    does not. When the miner had confirmed the write, that failure has C(changed=true), as the miner
+    took the pools and may show them a little later; run the task again (it then reports ok) or
+    raise O(verify_timeout).
   - Writing needs the password of the account that changes the miner (O(password)) and the
     miner's write API; reading does not, so a run that changes nothing, and check mode, never
     request an API token.
@@ -72,7 +72,7 @@ options:
     description:
       - How many seconds to wait after a write for the miner to show the pools that were sent.
         The pools are read every half second.
-      - A deadline: each read is given only the time left (connect, reply and retries included,
+      - It is a deadline. Each read is given only the time left (connect, reply and retries included,
         whatever O(timeout) and O(retries) say), so the wait never outlasts it.
       - Raise it for firmware that restarts btminer or applies pools some seconds after the write.
     type: float

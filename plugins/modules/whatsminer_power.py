@@ -55,7 +55,7 @@ options:
         mode as it was. Check mode lists in RV(uncertain) what it cannot know about the value.
       - B(Firmware that reports the limit setting) (2024 firmware, C(status.power_limit_set); API 3
         C(power-limit-set)) compares, sets and removes the limit exactly. An empty
-        C(status.power_limit_set) reports no setting: then C(summary) C(Power Limit) decides, as on
+        C(status.power_limit_set) reports no setting, so C(summary) C(Power Limit) decides, as on
         older firmware.
       - B(1.x and 2.0.x firmware) report only the effective limit (C(summary) C(Power Limit)), which
         is the model's factory maximum when no lower limit is set. There a limit in watts is
@@ -79,11 +79,11 @@ options:
       - How many seconds each wait may last, at most 3600. A wait follows every command (see O(wait))
         and, when btminer is restarting as the task starts, precedes the first read of the state.
       - Reads while waiting start 0.5 seconds apart and spread out to 2 seconds apart.
-      - A deadline: each read is given only the time left (connect, reply and retries included,
+      - It is a deadline. Each read is given only the time left (connect, reply and retries included,
         whatever O(timeout) and O(retries) say), so no wait outlasts it.
       - When the time is up the task fails with the commands sent, the state last seen and the last
         error. It has C(changed=true) when the miner confirmed the last command (it may show it
-        later: run the task again) or showed other settings than before.
+        later, so run the task again) or showed other settings than before.
     type: float
     default: 300
 extends_documentation_fragment:
@@ -105,7 +105,7 @@ notes:
     then the power mode, and C(power_off) last. Mode and limit changes restart btminer, and are
     thus applied while the miner runs (as other clients do too); a miner that must end stopped is
     stopped only after its last restart, so that no restart leaves it in a state nobody asked for.
-    The limit comes before the mode because the miner may refuse a limit: refused first, it leaves
+    The limit comes before the mode because the miner may refuse a limit; refused first, it leaves
     nothing half applied.
     When mining is neither turned on nor off, mode and limit changes are sent to the miner as it is
     (also to a stopped miner, which stays stopped).

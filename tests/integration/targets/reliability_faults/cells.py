@@ -183,7 +183,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("write API disabled", for_all(Setup(state={"write_api_enabled": False})),
           {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"), POWER: Expected("failed", "password given to the module is wrong")}),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"),
+           POWER: Expected("failed", "password given to the module is wrong")}),
     Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
 

@@ -78,8 +78,8 @@ FAULTY = (
     Faulty("miner-075", "refuses update_pools", TASKS[1], "code 132", faults=({"kind": "code", "code": 132, "commands": ["update_pools"]},)),
     Faulty("miner-085", "restarts longer than wait_timeout", TASKS[2], "did not show the wanted state within wait_timeout (5 s)",
            config={"restart_seconds": 30}),
-    Faulty("miner-095", "does not know adjust_power_limit", TASKS[2], "Already applied before this failure: set_low_power",
-           faults=({"kind": "code", "code": 14, "commands": ["adjust_power_limit"]},)),
+    Faulty("miner-095", "does not know set_low_power", TASKS[2], "Already applied before this failure: adjust_power_limit",
+           faults=({"kind": "code", "code": 14, "commands": ["set_low_power"]},)),
 )
 
 

@@ -65,6 +65,8 @@ def cases(option: str, words: str, *values: Any) -> list[Case]:
 
 
 HOST_RULE = "host must be the miner's IP address or DNS name"
+#: How the validation messages name the password option (never by an account name, issue 14).
+PASSWORD_OPTION = "password (the password that lets the module change the miner)"
 #: Values of the connection options every module has.
 CONNECTION_CASES = [
     *cases("host", "host must not be empty", "", "   "),
@@ -82,11 +84,11 @@ CONNECTION_CASES = [
     *cases("api3_port", "api3_port must be between 1 and 65535", 0, -1, 65536, True),
     *cases("api3_port", "argument 'api3_port' is of type", "4433/tcp", 1.5),
     *cases("api3_account", "value of api3_account must be one of: super, user1, user2, user3", "root", "admin", "", "SUPER"),
-    *cases("password", "password (the password that lets the module change the miner) must not contain spaces", "hunter 2", "tab\there", "linefeed\n"),
-    *cases("password", "password (the password that lets the module change the miner) must contain printable ASCII", "nul\x00byte", "bell\x07", "kennwört", "密码"),
-    *cases("password", "password (the password that lets the module change the miner) must not contain quotes", "it's", 'say"cheese', "back\\slash", JSON_FRAGMENT[:20],
+    *cases("password", f"{PASSWORD_OPTION} must not contain spaces", "hunter 2", "tab\there", "linefeed\n"),
+    *cases("password", f"{PASSWORD_OPTION} must contain printable ASCII", "nul\x00byte", "bell\x07", "kennwört", "密码"),
+    *cases("password", f"{PASSWORD_OPTION} must not contain quotes", "it's", 'say"cheese', "back\\slash", JSON_FRAGMENT[:20],
            ["secret_in_a_list"], {"secret": "in_a_dict"}),
-    *cases("password", "password (the password that lets the module change the miner) is longer than 128 characters", "p" * 129, "x" * 100000),
+    *cases("password", f"{PASSWORD_OPTION} is longer than 128 characters", "p" * 129, "x" * 100000),
 ]
 
 POOL_RULE_URL = "pool 1 url:"
