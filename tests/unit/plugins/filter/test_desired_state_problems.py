@@ -79,7 +79,7 @@ ISSUE_CASES = {
     ),
     "space in the admin password": (
         {"whatsminer_password": "two words"},
-        ["whatsminer_password (the miner's admin password) must not contain spaces or other whitespace; its value is not shown"],
+        ["whatsminer_password (the password that lets the module change the miner) must not contain spaces or other whitespace; its value is not shown"],
     ),
     "ansible_host with a shell command": (
         {"whatsminer_host": "127.0.0.1;rm"},

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
@@ -92,9 +94,14 @@ class FakeMiner:
         self.clock = clock
         self.script = list(script)
         self.sent = []
+        self.time_limits = []
 
     def privileged(self, command, expect_reply=True, **params):
         self.sent.append(command)
+
+    def time_limit(self, seconds):
+        self.time_limits.append(seconds)
+        return contextlib.nullcontext()
 
     def read(self, command):
         item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
@@ -121,6 +128,9 @@ def test_wait_never_outlasts_the_timeout():
     task = RebootTask(miner, {"operation": "restart", "reboot_timeout": 30.0, "wait_for_hashing": False}, clock=clock, sleep=clock.sleep)
     with pytest.raises(ModuleFailure) as failure:
         task.run()
-    assert failure.value.details["elapsed"] == 30.0
+    # The last read comes after half of the last interval and has the other half (poll_until), so the
+    # wait ends before reboot_timeout; every read was bounded by the time left.
+    assert failure.value.details["elapsed"] == 27.7
+    assert miner.time_limits and all(0 < seconds <= 30.0 for seconds in miner.time_limits)
     assert failure.value.details["changed"] is True
     assert "Last error: Whatsminer 192.0.2.1:4028" in failure.value.message and Sighting(None, None, None).hashing is None
