@@ -14,8 +14,9 @@ description:
   - Scans the addresses of O(networks) for MicroBT Whatsminer miners and adds every miner found as a host of
     group O(group), with the variables the collection's modules and roles need (V(whatsminer_api_version) among them,
     so the modules skip their per-task probe) and what identifies the miner (MAC, serial, model, firmware).
-  - "Identification goes in stages: a TCP connect to O(port) and O(api3_port) at once; where O(api3_port) accepts,
-    the API 3 C(get.device.info) read; else the port-4028 reads (C(get_version), then C(get_miner_info) and C(devdetails),
+  - "Identification goes in stages: a TCP connect to O(port) and O(api3_port) at once; then, at once too, the API 3
+    C(get.device.info) read where O(api3_port) accepted and C(get_version) where O(port) accepted; a miner whose API 3
+    answers is identified by that one reply, the others by the port-4028 reads (C(get_miner_info) and C(devdetails),
     or C(summary) on 1.x firmware)."
   - Only reads are sent. The plugin needs no password and sends no token; nothing on the miners changes.
   - Other devices that answer on O(port) do not become Whatsminer hosts and never break the scan. Miners of

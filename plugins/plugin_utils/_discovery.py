@@ -10,9 +10,10 @@ typo such as ``10.0.0.0/8`` is refused by its size alone). ``scan`` probes every
 with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
 
 1. TCP connect to the API 2 port (4028) and the API 3 port (4433) at the same time;
-2. where 4433 accepts: API 3 ``get.device.info`` (one frame: model, firmware, MAC, host name,
-   serial); a Whatsminer when the reply has its ``miner``/``system`` sections;
-3. else where 4028 accepts: ``get_version`` on that connection. The Whatsminer API daemon answers
+2. on the connections that opened, at the same time: API 3 ``get.device.info`` on 4433 (one frame:
+   model, firmware, MAC, host name, serial; a Whatsminer with API 3 when the reply has its
+   ``miner``/``system`` sections, and nothing more is read) and ``get_version`` on 4028;
+3. else, from the ``get_version`` reply: the Whatsminer API daemon answers
    it with the firmware and API version (API 3 firmware answers it too, and the date of its
    firmware says API 3, as for the modules' ``api_version: auto``); then the identity reads
    (``get_miner_info`` and ``devdetails``; ``summary`` and ``devdetails`` on 1.x firmware,
@@ -528,43 +529,53 @@ class Scanner:
 
     # --- one address ----------------------------------------------------------------------
 
-    async def _probe(self, address: str) -> None:
-        """Identify what answers at ``address`` (stages 1 to 3 of the module docstring)."""
-        api2_sock, api3_sock = await self._connect_both(address)
-        reasons: list[str] = []
-        timed_out = False
-        try:
-            if api3_sock is not None:
-                sock, api3_sock = api3_sock, None
-                try:
-                    info = await self._api3(sock, SALT_COMMAND)
-                except _NoAnswer as exc:
-                    reasons.append(f"port {self.api3_port}: {exc}")
-                    timed_out = timed_out or exc.timed_out
-                else:
-                    if is_device_info(info):
-                        self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
-                        return
-                    reasons.append(f"port {self.api3_port}: not an API 3 get.device.info reply")
-            if api2_sock is not None:
-                sock, api2_sock = api2_sock, None
-                try:
-                    await self._identify_api2(address, sock)
-                except _NoAnswer as exc:
-                    reasons.append(f"port {self.port}: {exc}")
-                    timed_out = timed_out or exc.timed_out
-            if timed_out and not self._last_pass:
-                self._again.append(address)  # a busy miner (or a silent address): once more at the end
-            elif reasons:
-                self.unidentified[address] = "; ".join(reasons)
-        finally:
-            for sock in (api2_sock, api3_sock):
-                if sock is not None:
-                    sock.close()
+    async def _first_read(self, address: str, api2_sock: socket.socket | None, api3_sock: socket.socket | None) -> tuple[Any, Any]:
+        """Stage 2: ``get.device.info`` on the API 3 connection and ``get_version`` on the API 2 one, at the same time
+        (a silent address costs one timeout, not two); each result is its reply or the ``_NoAnswer`` it ended with."""
 
-    async def _identify_api2(self, address: str, sock: socket.socket) -> None:
-        """Stage 3: ``get_version`` on the open port-4028 connection, then the identity reads."""
-        version = await self._api2(address, "get_version", sock)
+        async def attempt(read: Any) -> Any:
+            try:
+                return await read
+            except _NoAnswer as exc:
+                return exc
+
+        reads = []
+        if api3_sock is not None:
+            reads.append(attempt(self._api3(api3_sock, SALT_COMMAND)))
+        if api2_sock is not None:
+            reads.append(attempt(self._api2(address, "get_version", api2_sock)))
+        results = list(await asyncio.gather(*reads)) if len(reads) > 1 else [await reads[0]] if reads else []
+        info = results.pop(0) if api3_sock is not None else None
+        version = results.pop(0) if api2_sock is not None else None
+        return info, version
+
+    async def _probe(self, address: str) -> None:
+        """Identify what answers at ``address`` (the stages of the module docstring)."""
+        api2_sock, api3_sock = await self._connect_both(address)
+        if api2_sock is None and api3_sock is None:
+            return
+        info, version = await self._first_read(address, api2_sock, api3_sock)
+        if isinstance(info, dict) and is_device_info(info):
+            self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
+            return
+        failures = []
+        if api3_sock is not None:
+            failures.append((self.api3_port, info if isinstance(info, _NoAnswer) else _NoAnswer("not an API 3 get.device.info reply")))
+        if isinstance(version, dict):
+            try:
+                await self._identify_api2(address, version)
+                return
+            except _NoAnswer as exc:
+                failures.append((self.port, exc))
+        elif version is not None:
+            failures.append((self.port, version))
+        if any(exc.timed_out for _port, exc in failures) and not self._last_pass:
+            self._again.append(address)  # a busy miner (or a silent address): once more at the end
+        else:
+            self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
+
+    async def _identify_api2(self, address: str, version: dict[str, Any]) -> None:
+        """Stage 3: from the ``get_version`` reply on port 4028, the identity reads (or the model of another vendor's miner)."""
         if is_whatsminer_version(version):
             api_version = api_version_from_version_reply(version)
             api = api2_state.api_version_number(api2_state.message(version).get("api_ver")) or ""

@@ -153,7 +153,7 @@ def test_a_moved_miner_is_found_at_its_new_address_with_the_same_identity(farm: 
 def test_the_scan_only_reads(farm: Fleet, first_scan: FirstScan) -> None:
     commands = {name: sorted(entry.command for entry in log) for name, log in first_scan.logs.items()}
     expected = {"1.4.x": ["devdetails", "get_version", "summary"], "2.0.x": ["devdetails", "get_miner_info", "get_version"],
-                "2024": ["devdetails", "get_miner_info", "get_version"], "3.x": ["get.device.info"]}
+                "2024": ["devdetails", "get_miner_info", "get_version"], "3.x": ["get.device.info", "get_version"]}
     # miner-002 also answers at the alias address: its reads come twice.
     assert commands == {miner.name: sorted(expected[miner.profile] * (2 if miner.host == first_scan.result.miners[1].address else 1))
                         for miner in farm.miners}
