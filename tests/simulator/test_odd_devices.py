@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Callable
 
 import pytest
+from sim_client import exchange
 from test_control_cli import http
 from whatsminer_sim import Fleet
 from whatsminer_sim.fleet import miner_address
 from whatsminer_sim.odd_devices import OTHER_VENDOR_TYPE, OddDeviceSpec, parse_specs
 
 BASE = "127.24.0"
-
-
-def exchange(host: str, port: int, payload: bytes, timeout: float = 5.0) -> bytes:
-    """Send ``payload``, read until the device closes."""
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(payload)
-        chunks = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
 
 
 def test_specs_parse_and_bad_ones_are_refused() -> None:
