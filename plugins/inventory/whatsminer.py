@@ -65,7 +65,7 @@ options:
       - Seconds to wait for a connection, and then for each reply. Addresses where nothing listens on the
         farm's network cost this long (on the same network they are refused at once).
       - Addresses that accepted but did not reply in time (a busy miner) are probed once more at the end of the
-        scan, with twice this timeout and a quarter of O(concurrency).
+        scan, with a quarter of O(concurrency); an address that accepts and never replies costs twice this timeout.
     type: float
     default: 2.0
   concurrency:

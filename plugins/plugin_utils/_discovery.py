@@ -22,7 +22,7 @@ with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking
    "Invalid command"; its ``version`` reply names its type. HTTP devices, silent, resetting and
    garbage-sending addresses are noted as not identified and the scan goes on.
 4. addresses where a reply did not come in time (a busy miner, or a silent address) are probed once
-   more at the end, with twice the timeout and a quarter of the concurrency.
+   more at the end, with a quarter of the concurrency.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -66,8 +66,8 @@ DEFAULT_MAX_ADDRESSES = 65536
 RESERVED_FILE_HANDLES = 64
 #: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
 SOCKETS_PER_ADDRESS = 2
-#: The last pass (addresses whose reply did not come in time) waits longer, with fewer addresses in flight.
-LAST_PASS_TIMEOUT_FACTOR = 2
+#: The last pass (addresses whose reply did not come in time) has fewer addresses in flight, so that busy
+#: miners answer in time; a silent address costs two timeouts in all.
 LAST_PASS_CONCURRENCY_DIVISOR = 4
 
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
@@ -366,7 +366,6 @@ class Scanner:
         #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
         self._again: list[str] = []
         self._last_pass = False
-        self._wait = timeout
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -404,7 +403,7 @@ class Scanner:
         descriptor = sock.fileno()
         self.loop.add_writer(descriptor, lambda: waiter.done() or waiter.set_result(None))
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 await waiter
         except TimeoutError:
             sock.close()
@@ -441,7 +440,7 @@ class Scanner:
         chunks: list[bytes] = []
         received = 0
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 while True:
                     chunk = await self.loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
                     if not chunk:
@@ -472,7 +471,7 @@ class Scanner:
             return data
 
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 while True:
                     (length,) = LENGTH_PREFIX.unpack(await exactly(LENGTH_PREFIX.size))
                     if length == 0:
@@ -606,8 +605,8 @@ class Scanner:
         self._loop = asyncio.get_running_loop()
         await self._pass(self.addresses)
         if self._again:
-            # Busy miners get a second chance: twice the time, a quarter of the addresses in flight.
-            self._last_pass, self._wait = True, self.timeout * LAST_PASS_TIMEOUT_FACTOR
+            # Busy miners get a second chance, with a quarter of the addresses in flight.
+            self._last_pass = True
             await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))),
                              max(1, self.concurrency // LAST_PASS_CONCURRENCY_DIVISOR))
 
