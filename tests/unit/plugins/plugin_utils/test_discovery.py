@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import pytest
@@ -12,10 +13,14 @@ from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _discov
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, PROFILES, Fleet, connections
 
-# A /24 of its own (no other test binds 127.19.x): miners from .1, the odd devices from .200.
-NETWORK = "127.19.0.0/24"
-IPS_BASE = "127.19.0.1"
-CGMINER, HTTP, SILENT, RESET, ALIAS = "127.19.0.200", "127.19.0.201", "127.19.0.202", "127.19.0.203", "127.19.0.204"
+# Addresses of their own (no other test binds 127.19.x), per pytest-xdist worker (each starts its own
+# farm): a /24 with miners from .1 and the odd devices from .200, and an empty /24 after it.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0)
+PREFIX = f"127.19.{2 * WORKER}"
+NETWORK = f"{PREFIX}.0/24"
+EMPTY_NETWORK = f"127.19.{2 * WORKER + 1}.0/24"
+IPS_BASE = f"{PREFIX}.1"
+CGMINER, HTTP, SILENT, RESET, ALIAS = (f"{PREFIX}.{last}" for last in (200, 201, 202, 203, 204))
 MINERS = 8  # two of each firmware generation
 # Short, so the silent address costs little; the simulator answers a handful of miners within it.
 TIMEOUT = 0.5
@@ -133,7 +138,7 @@ def test_a_miner_at_two_addresses_is_one_miner_at_its_own_address(farm: Fleet, f
 
 def test_a_moved_miner_is_found_at_its_new_address_with_the_same_identity(farm: Fleet) -> None:
     moved = farm.miners[4]
-    old_address, new_address = moved.host, "127.19.0.150"
+    old_address, new_address = moved.host, f"{PREFIX}.150"
     addresses = discovery.parse_addresses([f"{IPS_BASE}-{MINERS}", new_address])
 
     def scan() -> dict[str, str]:
@@ -166,12 +171,12 @@ def test_concurrency_is_bounded_by_the_file_handles(monkeypatch: pytest.MonkeyPa
     import resource  # pylint: disable=import-outside-toplevel
 
     monkeypatch.setattr(resource, "getrlimit", lambda _which: (256, 1024))
-    scanner = discovery.Scanner(discovery.parse_addresses(["127.19.1.0/24"]), concurrency=512)
+    scanner = discovery.Scanner(discovery.parse_addresses([EMPTY_NETWORK]), concurrency=512)
     assert scanner.concurrency == (256 - discovery.RESERVED_FILE_HANDLES) // discovery.SOCKETS_PER_ADDRESS
 
 
 def test_an_empty_range_completes_with_nothing_found() -> None:
-    result = discovery.scan(discovery.parse_addresses(["127.19.2.0/24"]), timeout=TIMEOUT)
+    result = discovery.scan(discovery.parse_addresses([EMPTY_NETWORK]), timeout=TIMEOUT)
     assert (result.miners, result.others, result.unidentified, result.addresses) == ([], [], {}, 254)
 
 
