@@ -162,14 +162,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
 
-from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._discovery import (
-    AddressError,
-    Miner,
-    ScanResult,
-    describe,
-    parse_addresses,
-    scan,
-)
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressError, parse_addresses
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._discovery import Miner, ScanResult, describe, scan
 
 DEFAULT_PORT = 4028
 DEFAULT_API3_PORT = 4433

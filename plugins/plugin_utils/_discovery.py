@@ -4,10 +4,8 @@
 
 Note that this plugin util is PRIVATE to the collection. It can have breaking changes at any time.
 
-``parse_addresses`` turns the ``networks`` and ``exclude`` of the inventory plugin into an
-``AddressSet`` (CIDRs, ranges and single IPv4 addresses; counted before anything is enumerated, so a
-typo such as ``10.0.0.0/8`` is refused by its size alone). ``scan`` probes every address of the set
-with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
+``scan`` probes every address of an ``AddressSet`` (``_addresses.parse_addresses``: the ``networks``
+minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
 
 1. TCP connect to the API 2 port (4028) and the API 3 port (4433) at the same time;
 2. on the connections that opened, at the same time: API 3 ``get.device.info`` on 4433 (one frame:
@@ -39,7 +37,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as api2_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as api3_state
@@ -58,10 +56,10 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     reply_status,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressSet
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_CONCURRENCY = 512
-DEFAULT_MAX_ADDRESSES = 65536
 #: File handles kept free for everything else in the process (ansible's own files, the cache).
 RESERVED_FILE_HANDLES = 64
 #: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
@@ -73,112 +71,6 @@ LAST_PASS_CONCURRENCY_DIVISOR = 4
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
 WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
 CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN, errno.EWOULDBLOCK})
-
-
-class AddressError(ValueError):
-    """An entry of ``networks`` or ``exclude`` that is not an address, a range or a CIDR; or a set too large."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Addresses
-
-
-@dataclass(frozen=True)
-class AddressSet:
-    """IPv4 addresses as sorted, disjoint, inclusive ``(first, last)`` integer ranges."""
-
-    ranges: tuple[tuple[int, int], ...]
-
-    def __len__(self) -> int:
-        return sum(last - first + 1 for first, last in self.ranges)
-
-    def __iter__(self) -> Iterator[str]:
-        for first, last in self.ranges:
-            for number in range(first, last + 1):
-                yield str(ipaddress.IPv4Address(number))
-
-    def __contains__(self, address: object) -> bool:
-        try:
-            number = int(ipaddress.IPv4Address(str(address)))
-        except ValueError:
-            return False
-        return any(first <= number <= last for first, last in self.ranges)
-
-
-def _parse_entry(entry: Any, option: str) -> tuple[int, int]:
-    """One ``networks``/``exclude`` entry as an inclusive integer range."""
-    text = str(entry).strip() if isinstance(entry, (str, int)) and not isinstance(entry, bool) else None
-    if not text:
-        raise AddressError(f"{option}: {entry!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24)")
-    try:
-        if "/" in text:
-            network = ipaddress.IPv4Network(text, strict=False)
-            first, last = int(network.network_address), int(network.broadcast_address)
-            if network.prefixlen < 31:  # the network and broadcast addresses hold no miner
-                first, last = first + 1, last - 1
-            return first, last
-        if "-" in text:
-            start_text, _sep, end_text = text.partition("-")
-            start = ipaddress.IPv4Address(start_text.strip())
-            end_text = end_text.strip()
-            if end_text.isdigit() and "." not in end_text:  # 10.0.0.10-50
-                end = ipaddress.IPv4Address(".".join(str(start).split(".")[:3] + [end_text]))
-            else:
-                end = ipaddress.IPv4Address(end_text)
-            if int(end) < int(start):
-                raise AddressError(f"{option}: the range {text!r} ends before it starts")
-            return int(start), int(end)
-        number = int(ipaddress.IPv4Address(text))
-        return number, number
-    except AddressError:
-        raise
-    except ValueError as exc:
-        raise AddressError(f"{option}: {text!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24): {exc}") from None
-
-
-def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for first, last in sorted(ranges):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return merged
-
-
-def parse_addresses(networks: Any, exclude: Any = None, max_addresses: int = DEFAULT_MAX_ADDRESSES) -> AddressSet:
-    """The addresses of ``networks`` without those of ``exclude``, at most ``max_addresses`` of them.
-
-    Raises:
-        AddressError: an entry is malformed, ``networks`` is empty, or the set is larger than the cap.
-    """
-    if isinstance(networks, str):
-        networks = [networks]
-    if isinstance(exclude, str):
-        exclude = [exclude]
-    if not networks:
-        raise AddressError("networks: the list is empty; give at least one address, range or CIDR of the farm, e.g. 10.20.0.0/22")
-    included = _merge(_parse_entry(entry, "networks") for entry in networks)
-    excluded = _merge(_parse_entry(entry, "exclude") for entry in (exclude or []))
-    remaining: list[tuple[int, int]] = []
-    for first, last in included:
-        for ex_first, ex_last in excluded:
-            if ex_last < first or ex_first > last:
-                continue
-            if ex_first > first:
-                remaining.append((first, ex_first - 1))
-            first = ex_last + 1
-            if first > last:
-                break
-        if first <= last:
-            remaining.append((first, last))
-    addresses = AddressSet(tuple(remaining))
-    count = len(addresses)
-    if count > max_addresses:
-        raise AddressError(
-            f"networks: {count} addresses to scan, more than max_addresses ({max_addresses}); check the networks for a typo "
-            f"(such as /8 for /24), narrow them with exclude, or raise max_addresses")
-    return addresses
 
 
 # ---------------------------------------------------------------------------------------------
