@@ -46,8 +46,8 @@ CHILD_TIMEOUT_S = 600
 #: Runs in a child process; prints one JSON line. ``NETWORK`` and ``TIMEOUT`` are filled in.
 HASHFARM_SCAN = r"""
 import json, resource, time
-from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _discovery
-addresses = _discovery.parse_addresses([NETWORK], max_addresses=1 << 17)
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _addresses, _discovery
+addresses = _addresses.parse_addresses([NETWORK], max_addresses=1 << 17)
 wall, cpu = time.monotonic(), time.process_time()
 result = _discovery.scan(addresses, timeout=TIMEOUT)
 wall, cpu = time.monotonic() - wall, time.process_time() - cpu

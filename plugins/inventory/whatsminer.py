@@ -14,8 +14,9 @@ description:
   - Scans the addresses of O(networks) for MicroBT Whatsminer miners and adds every miner found as a host of
     group O(group), with the variables the collection's modules and roles need (V(whatsminer_api_version) among them,
     so the modules skip their per-task probe) and what identifies the miner (MAC, serial, model, firmware).
-  - "Identification goes in stages: a TCP connect to O(port) and O(api3_port) at once; where O(api3_port) accepts,
-    the API 3 C(get.device.info) read; else the port-4028 reads (C(get_version), then C(get_miner_info) and C(devdetails),
+  - "Identification goes in stages: a TCP connect to O(port) and O(api3_port) at once; then, at once too, the API 3
+    C(get.device.info) read where O(api3_port) accepted and C(get_version) where O(port) accepted; a miner whose API 3
+    answers is identified by that one reply, the others by the port-4028 reads (C(get_miner_info) and C(devdetails),
     or C(summary) on 1.x firmware)."
   - Only reads are sent. The plugin needs no password and sends no token; nothing on the miners changes.
   - Other devices that answer on O(port) do not become Whatsminer hosts and never break the scan. Miners of
@@ -64,7 +65,7 @@ options:
       - Seconds to wait for a connection, and then for each reply. Addresses where nothing listens on the
         farm's network cost this long (on the same network they are refused at once).
       - Addresses that accepted but did not reply in time (a busy miner) are probed once more at the end of the
-        scan, with twice this timeout and a quarter of O(concurrency).
+        scan, with a quarter of O(concurrency); an address that accepts and never replies costs twice this timeout.
     type: float
     default: 2.0
   concurrency:
@@ -161,14 +162,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
 
-from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._discovery import (
-    AddressError,
-    Miner,
-    ScanResult,
-    describe,
-    parse_addresses,
-    scan,
-)
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressError, parse_addresses
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._discovery import Miner, ScanResult, describe, scan
 
 DEFAULT_PORT = 4028
 DEFAULT_API3_PORT = 4433

@@ -4,15 +4,14 @@
 
 Note that this plugin util is PRIVATE to the collection. It can have breaking changes at any time.
 
-``parse_addresses`` turns the ``networks`` and ``exclude`` of the inventory plugin into an
-``AddressSet`` (CIDRs, ranges and single IPv4 addresses; counted before anything is enumerated, so a
-typo such as ``10.0.0.0/8`` is refused by its size alone). ``scan`` probes every address of the set
-with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
+``scan`` probes every address of an ``AddressSet`` (``_addresses.parse_addresses``: the ``networks``
+minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking sockets), in stages:
 
 1. TCP connect to the API 2 port (4028) and the API 3 port (4433) at the same time;
-2. where 4433 accepts: API 3 ``get.device.info`` (one frame: model, firmware, MAC, host name,
-   serial); a Whatsminer when the reply has its ``miner``/``system`` sections;
-3. else where 4028 accepts: ``get_version`` on that connection. The Whatsminer API daemon answers
+2. on the connections that opened, at the same time: API 3 ``get.device.info`` on 4433 (one frame:
+   model, firmware, MAC, host name, serial; a Whatsminer with API 3 when the reply has its
+   ``miner``/``system`` sections, and nothing more is read) and ``get_version`` on 4028;
+3. else, from the ``get_version`` reply: the Whatsminer API daemon answers
    it with the firmware and API version (API 3 firmware answers it too, and the date of its
    firmware says API 3, as for the modules' ``api_version: auto``); then the identity reads
    (``get_miner_info`` and ``devdetails``; ``summary`` and ``devdetails`` on 1.x firmware,
@@ -21,7 +20,7 @@ with at most ``concurrency`` addresses in flight (one asyncio loop, non-blocking
    "Invalid command"; its ``version`` reply names its type. HTTP devices, silent, resetting and
    garbage-sending addresses are noted as not identified and the scan goes on.
 4. addresses where a reply did not come in time (a busy miner, or a silent address) are probed once
-   more at the end, with twice the timeout and a quarter of the concurrency.
+   more at the end, with a quarter of the concurrency.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -38,7 +37,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as api2_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as api3_state
@@ -57,127 +56,21 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     reply_status,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressSet
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_CONCURRENCY = 512
-DEFAULT_MAX_ADDRESSES = 65536
 #: File handles kept free for everything else in the process (ansible's own files, the cache).
 RESERVED_FILE_HANDLES = 64
 #: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
 SOCKETS_PER_ADDRESS = 2
-#: The last pass (addresses whose reply did not come in time) waits longer, with fewer addresses in flight.
-LAST_PASS_TIMEOUT_FACTOR = 2
+#: The last pass (addresses whose reply did not come in time) has fewer addresses in flight, so that busy
+#: miners answer in time; a silent address costs two timeouts in all.
 LAST_PASS_CONCURRENCY_DIVISOR = 4
 
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
 WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
 CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN, errno.EWOULDBLOCK})
-
-
-class AddressError(ValueError):
-    """An entry of ``networks`` or ``exclude`` that is not an address, a range or a CIDR; or a set too large."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Addresses
-
-
-@dataclass(frozen=True)
-class AddressSet:
-    """IPv4 addresses as sorted, disjoint, inclusive ``(first, last)`` integer ranges."""
-
-    ranges: tuple[tuple[int, int], ...]
-
-    def __len__(self) -> int:
-        return sum(last - first + 1 for first, last in self.ranges)
-
-    def __iter__(self) -> Iterator[str]:
-        for first, last in self.ranges:
-            for number in range(first, last + 1):
-                yield str(ipaddress.IPv4Address(number))
-
-    def __contains__(self, address: object) -> bool:
-        try:
-            number = int(ipaddress.IPv4Address(str(address)))
-        except ValueError:
-            return False
-        return any(first <= number <= last for first, last in self.ranges)
-
-
-def _parse_entry(entry: Any, option: str) -> tuple[int, int]:
-    """One ``networks``/``exclude`` entry as an inclusive integer range."""
-    text = str(entry).strip() if isinstance(entry, (str, int)) and not isinstance(entry, bool) else None
-    if not text:
-        raise AddressError(f"{option}: {entry!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24)")
-    try:
-        if "/" in text:
-            network = ipaddress.IPv4Network(text, strict=False)
-            first, last = int(network.network_address), int(network.broadcast_address)
-            if network.prefixlen < 31:  # the network and broadcast addresses hold no miner
-                first, last = first + 1, last - 1
-            return first, last
-        if "-" in text:
-            start_text, _sep, end_text = text.partition("-")
-            start = ipaddress.IPv4Address(start_text.strip())
-            end_text = end_text.strip()
-            if end_text.isdigit() and "." not in end_text:  # 10.0.0.10-50
-                end = ipaddress.IPv4Address(".".join(str(start).split(".")[:3] + [end_text]))
-            else:
-                end = ipaddress.IPv4Address(end_text)
-            if int(end) < int(start):
-                raise AddressError(f"{option}: the range {text!r} ends before it starts")
-            return int(start), int(end)
-        number = int(ipaddress.IPv4Address(text))
-        return number, number
-    except AddressError:
-        raise
-    except ValueError as exc:
-        raise AddressError(f"{option}: {text!r} is not an IPv4 address, range (10.0.0.10-10.0.0.50) or CIDR (10.0.0.0/24): {exc}") from None
-
-
-def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for first, last in sorted(ranges):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return merged
-
-
-def parse_addresses(networks: Any, exclude: Any = None, max_addresses: int = DEFAULT_MAX_ADDRESSES) -> AddressSet:
-    """The addresses of ``networks`` without those of ``exclude``, at most ``max_addresses`` of them.
-
-    Raises:
-        AddressError: an entry is malformed, ``networks`` is empty, or the set is larger than the cap.
-    """
-    if isinstance(networks, str):
-        networks = [networks]
-    if isinstance(exclude, str):
-        exclude = [exclude]
-    if not networks:
-        raise AddressError("networks: the list is empty; give at least one address, range or CIDR of the farm, e.g. 10.20.0.0/22")
-    included = _merge(_parse_entry(entry, "networks") for entry in networks)
-    excluded = _merge(_parse_entry(entry, "exclude") for entry in (exclude or []))
-    remaining: list[tuple[int, int]] = []
-    for first, last in included:
-        for ex_first, ex_last in excluded:
-            if ex_last < first or ex_first > last:
-                continue
-            if ex_first > first:
-                remaining.append((first, ex_first - 1))
-            first = ex_last + 1
-            if first > last:
-                break
-        if first <= last:
-            remaining.append((first, last))
-    addresses = AddressSet(tuple(remaining))
-    count = len(addresses)
-    if count > max_addresses:
-        raise AddressError(
-            f"networks: {count} addresses to scan, more than max_addresses ({max_addresses}); check the networks for a typo "
-            f"(such as /8 for /24), narrow them with exclude, or raise max_addresses")
-    return addresses
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,7 +258,6 @@ class Scanner:
         #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
         self._again: list[str] = []
         self._last_pass = False
-        self._wait = timeout
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -403,7 +295,7 @@ class Scanner:
         descriptor = sock.fileno()
         self.loop.add_writer(descriptor, lambda: waiter.done() or waiter.set_result(None))
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 await waiter
         except TimeoutError:
             sock.close()
@@ -440,7 +332,7 @@ class Scanner:
         chunks: list[bytes] = []
         received = 0
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 while True:
                     chunk = await self.loop.sock_recv(sock, RECEIVE_CHUNK_BYTES)
                     if not chunk:
@@ -471,7 +363,7 @@ class Scanner:
             return data
 
         try:
-            async with asyncio.timeout(self._wait):
+            async with asyncio.timeout(self.timeout):
                 while True:
                     (length,) = LENGTH_PREFIX.unpack(await exactly(LENGTH_PREFIX.size))
                     if length == 0:
@@ -528,43 +420,53 @@ class Scanner:
 
     # --- one address ----------------------------------------------------------------------
 
-    async def _probe(self, address: str) -> None:
-        """Identify what answers at ``address`` (stages 1 to 3 of the module docstring)."""
-        api2_sock, api3_sock = await self._connect_both(address)
-        reasons: list[str] = []
-        timed_out = False
-        try:
-            if api3_sock is not None:
-                sock, api3_sock = api3_sock, None
-                try:
-                    info = await self._api3(sock, SALT_COMMAND)
-                except _NoAnswer as exc:
-                    reasons.append(f"port {self.api3_port}: {exc}")
-                    timed_out = timed_out or exc.timed_out
-                else:
-                    if is_device_info(info):
-                        self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
-                        return
-                    reasons.append(f"port {self.api3_port}: not an API 3 get.device.info reply")
-            if api2_sock is not None:
-                sock, api2_sock = api2_sock, None
-                try:
-                    await self._identify_api2(address, sock)
-                except _NoAnswer as exc:
-                    reasons.append(f"port {self.port}: {exc}")
-                    timed_out = timed_out or exc.timed_out
-            if timed_out and not self._last_pass:
-                self._again.append(address)  # a busy miner (or a silent address): once more at the end
-            elif reasons:
-                self.unidentified[address] = "; ".join(reasons)
-        finally:
-            for sock in (api2_sock, api3_sock):
-                if sock is not None:
-                    sock.close()
+    async def _first_read(self, address: str, api2_sock: socket.socket | None, api3_sock: socket.socket | None) -> tuple[Any, Any]:
+        """Stage 2: ``get.device.info`` on the API 3 connection and ``get_version`` on the API 2 one, at the same time
+        (a silent address costs one timeout, not two); each result is its reply or the ``_NoAnswer`` it ended with."""
 
-    async def _identify_api2(self, address: str, sock: socket.socket) -> None:
-        """Stage 3: ``get_version`` on the open port-4028 connection, then the identity reads."""
-        version = await self._api2(address, "get_version", sock)
+        async def attempt(read: Any) -> Any:
+            try:
+                return await read
+            except _NoAnswer as exc:
+                return exc
+
+        reads = []
+        if api3_sock is not None:
+            reads.append(attempt(self._api3(api3_sock, SALT_COMMAND)))
+        if api2_sock is not None:
+            reads.append(attempt(self._api2(address, "get_version", api2_sock)))
+        results = list(await asyncio.gather(*reads)) if len(reads) > 1 else [await reads[0]] if reads else []
+        info = results.pop(0) if api3_sock is not None else None
+        version = results.pop(0) if api2_sock is not None else None
+        return info, version
+
+    async def _probe(self, address: str) -> None:
+        """Identify what answers at ``address`` (the stages of the module docstring)."""
+        api2_sock, api3_sock = await self._connect_both(address)
+        if api2_sock is None and api3_sock is None:
+            return
+        info, version = await self._first_read(address, api2_sock, api3_sock)
+        if isinstance(info, dict) and is_device_info(info):
+            self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
+            return
+        failures = []
+        if api3_sock is not None:
+            failures.append((self.api3_port, info if isinstance(info, _NoAnswer) else _NoAnswer("not an API 3 get.device.info reply")))
+        if isinstance(version, dict):
+            try:
+                await self._identify_api2(address, version)
+                return
+            except _NoAnswer as exc:
+                failures.append((self.port, exc))
+        elif version is not None:
+            failures.append((self.port, version))
+        if any(exc.timed_out for _port, exc in failures) and not self._last_pass:
+            self._again.append(address)  # a busy miner (or a silent address): once more at the end
+        else:
+            self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
+
+    async def _identify_api2(self, address: str, version: dict[str, Any]) -> None:
+        """Stage 3: from the ``get_version`` reply on port 4028, the identity reads (or the model of another vendor's miner)."""
         if is_whatsminer_version(version):
             api_version = api_version_from_version_reply(version)
             api = api2_state.api_version_number(api2_state.message(version).get("api_ver")) or ""
@@ -595,8 +497,8 @@ class Scanner:
         self._loop = asyncio.get_running_loop()
         await self._pass(self.addresses)
         if self._again:
-            # Busy miners get a second chance: twice the time, a quarter of the addresses in flight.
-            self._last_pass, self._wait = True, self.timeout * LAST_PASS_TIMEOUT_FACTOR
+            # Busy miners get a second chance, with a quarter of the addresses in flight.
+            self._last_pass = True
             await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))),
                              max(1, self.concurrency // LAST_PASS_CONCURRENCY_DIVISOR))
 
