@@ -3,8 +3,8 @@
     fleet_check.py images DIR                      write the test images (good.bin, other_platform.bin)
     fleet_check.py reset                           clear every miner's log, firmware_update back to flash
     fleet_check.py set NAME MODE                   firmware_update of one miner (flash, refuse, cut, keep_old)
-    fleet_check.py expect VERSION UPLOADS...       each miner's firmware version ("" = the profile's) and
-                                                   the number of uploads in its log, miner by miner
+    fleet_check.py expect UPLOADS:VERSION...       per miner, in name order: the uploads in its log and the
+                                                   version it was flashed with ("-": none, the profile's)
 """
 
 from __future__ import annotations
@@ -36,20 +36,19 @@ def main(args: list[str]) -> None:
         with open(os.path.join(args[1], "good.bin"), "wb") as image:
             image.write(make_test_image("H616", "20241015.10.Rel", 4096))
         with open(os.path.join(args[1], "other_platform.bin"), "wb") as image:
-            image.write(make_test_image("H6OS", "20241015.10.Rel", 4096))
+            image.write(make_test_image("H6OS", "20241020.01.Rel", 4096))
     elif args[0] == "reset":
         for miner in miners():
             call("POST", f"/miners/{miner['name']}/reset", {"clear_log": True})
     elif args[0] == "set":
         call("PATCH", f"/miners/{args[1]}", {"config": {"firmware_update": args[2]}})
     elif args[0] == "expect":
-        version, uploads = args[1], [int(count) for count in args[2:]]
-        seen = []
-        for miner in miners():
+        seen, wanted = [], []
+        for miner, expected in zip(miners(), args[1:]):
             log = call("GET", f"/miners/{miner['name']}/log")["log"]
-            seen.append((miner["name"], miner["state"]["fw_version"], sum(1 for entry in log if entry["command"] == "update_firmware")))
-        wanted = [(name, version_wanted, count) for (name, _version, _count), version_wanted, count in
-                  zip(seen, [version if count else "" for count in uploads], uploads)]
+            seen.append((miner["name"], sum(1 for entry in log if entry["command"] == "update_firmware"), miner["state"]["fw_version"]))
+            count, version = expected.split(":")
+            wanted.append((miner["name"], int(count), "" if version == "-" else version))
         assert seen == wanted, f"fleet: {seen}, expected: {wanted}"
     else:
         raise SystemExit(f"unknown action {args[0]}")

@@ -20,7 +20,7 @@ rollout() {
 
 # Check mode: what would be uploaded where, nothing sent.
 rollout --check --diff "$@"
-check expect 20241015.10.Rel 0 0 0
+check expect 0:- 0:- 0:-
 
 # A canary that comes back on its old version stops the rollout before any other miner is touched.
 check reset
@@ -29,14 +29,14 @@ if rollout "$@"; then
     echo "the rollout went on after a failed canary" >&2
     exit 1
 fi
-check expect 20241015.10.Rel 1 0 0
+check expect 1:- 0:- 0:-
 check set miner-001 flash
 
 # The rollout, then a re-run that sends nothing.
 rollout "$@"
-check expect 20241015.10.Rel 2 1 1
+check expect 2:20241015.10.Rel 1:20241015.10.Rel 1:20241015.10.Rel
 rollout "$@"
-check expect 20241015.10.Rel 2 1 1
+check expect 2:20241015.10.Rel 1:20241015.10.Rel 1:20241015.10.Rel
 "${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}" - "${OUTPUT_DIR}/report/fleet-report.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
@@ -45,4 +45,4 @@ PY
 
 # The module on its own: an image for another platform is refused before anything is sent.
 ansible-playbook -i "$FLEET_INVENTORY" wrong_platform.yml -e "image=${OUTPUT_DIR}/other_platform.bin" "$@"
-check expect 20241015.10.Rel 2 1 1
+check expect 2:20241015.10.Rel 1:20241015.10.Rel 1:20241015.10.Rel
