@@ -27,8 +27,8 @@ from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pa
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_reboot as reboot_action
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_firmware, whatsminer_password, whatsminer_pools, whatsminer_power
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_reboot
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_firmware, whatsminer_password, whatsminer_pools
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power, whatsminer_reboot
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
 
@@ -62,7 +62,6 @@ MODULES = {
 PATHS = ("module", "action")
 SUITE = "hostile input"
 JSON_FRAGMENT = '{"cmd":"update_pools","token":"x"}'
-
 
 
 @dataclass(frozen=True)
@@ -106,10 +105,12 @@ CONNECTION_CASES = [
     *cases("api3_port", "api3_port must be between 1 and 65535", 0, -1, 65536, True),
     *cases("api3_port", "argument 'api3_port' is of type", "4433/tcp", 1.5),
     *cases("api3_account", "value of api3_account must be one of: super, user1, user2, user3", "root", "admin", "", "SUPER"),
-    *cases("password", "password (the password that lets the module change the miner) must not contain spaces", "hunter 2", "tab\there", "linefeed\n"),
-    *cases("password", "password (the password that lets the module change the miner) must contain printable ASCII", "nul\x00byte", "bell\x07", "kennwört", "密码"),
-    *cases("password", "password (the password that lets the module change the miner) must not contain quotes", "it's", 'say"cheese', "back\\slash", JSON_FRAGMENT[:20],
-           ["secret_in_a_list"], {"secret": "in_a_dict"}),
+    *cases("password", "password (the password that lets the module change the miner) must not contain spaces",
+           "hunter 2", "tab\there", "linefeed\n"),
+    *cases("password", "password (the password that lets the module change the miner) must contain printable ASCII",
+           "nul\x00byte", "bell\x07", "kennwört", "密码"),
+    *cases("password", "password (the password that lets the module change the miner) must not contain quotes",
+           "it's", 'say"cheese', "back\\slash", JSON_FRAGMENT[:20], ["secret_in_a_list"], {"secret": "in_a_dict"}),
     *cases("password", "password (the password that lets the module change the miner) is longer than 128 characters", "p" * 129, "x" * 100000),
 ]
 
