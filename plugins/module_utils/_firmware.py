@@ -313,7 +313,10 @@ class FirmwareTask:
         except ModuleFailure as failure:
             if "reboot_timeout" not in failure.message:
                 raise
-            raise ModuleFailure(f"{failure.message} {self._now_running()}", **{**failure.details, "changed": True}) from None
+            text, now = self._now_running()
+            # Still on the old version: nothing changed (yet); otherwise, or when unreadable, it may have.
+            changed = now is None or not same_version(now, before["firmware_version"] or "")
+            raise ModuleFailure(f"{failure.message} {text}", **{**failure.details, "changed": changed}) from None
         self.warnings.extend(waited["warnings"])
         after = self.read_identity()
         elapsed = round(time.monotonic() - started, 1)
@@ -325,11 +328,13 @@ class FirmwareTask:
         return {**result, "changed": True, "after": after, "elapsed": elapsed,
                 "msg": f"upgraded from {before['firmware_version']} to {after['firmware_version']} in {elapsed:g} s"}
 
-    def _now_running(self) -> str:
+    def _now_running(self) -> tuple[str, str | None]:
+        """What the miner runs after a wait that ran out: the text for the message, and the version (``None``: unknown)."""
         try:
-            return f"The miner now reports firmware {self.read_identity()['firmware_version']} (wanted {self.wanted})."
+            version = self.read_identity()["firmware_version"]
         except WhatsminerError as error:
-            return f"Its firmware version cannot be read now ({error.problem})."
+            return f"Its firmware version cannot be read now ({error.problem}).", None
+        return f"The miner now reports firmware {version} (wanted {self.wanted}).", version
 
 
 def manage_firmware(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:

@@ -57,7 +57,8 @@ options:
     description:
       - How many seconds, at most 3600, to wait after the upload until the miner has rebooted and
         answers again. Flashing and rebooting take minutes on real miners.
-      - When the time is up the task fails, with C(changed=true) and the version the miner reports then.
+      - When the time is up the task fails with the version the miner reports then; C(changed=false) when that
+        is still the version it had (for example after an upload the miner dropped), C(changed=true) otherwise.
     type: float
     default: 900
   allow_unknown_platform:
@@ -93,6 +94,8 @@ notes:
   - B(Reply after the image.) Whether the miner answers after the image is not documented. A reply
     that is an error fails the task (the miner refused the image); no reply, or a connection that
     ends after the whole image was sent, is a warning, and the version read after the reboot decides.
+  - B(Failed flash.) A miner that reboots but comes back on another version than O(version) fails the task
+    with C(changed=true) (it rebooted), naming both versions, with RV(before) and RV(after).
   - B(Cut-off upload.) When the connection breaks before the whole image was sent the task fails at
     once; the miner should keep its firmware. Run it again.
   - The password is that of the write account (API 2 C(admin), API 3 O(api3_account)); it never appears in the output.

@@ -106,7 +106,7 @@ def test_cut_off_upload_fails_and_keeps_the_firmware(one_miner, run_module, tmp_
     old, new = reported_version(miner), NEW_VERSIONS[profile]
     image = write_image(tmp_path, miner.model_spec.platform, new)
     result = run_module(whatsminer_firmware.main, firmware_args(miner, image, new, reboot_timeout=1.0))
-    assert result.failed
+    assert result.failed and result["changed"] is False
     assert "did not answer again within reboot_timeout" in result["msg"] and f"now reports firmware {old} (wanted {new})" in result["msg"]
     assert reported_version(miner) == old and miner.api_available()
 
@@ -118,7 +118,7 @@ def test_failed_flash_names_both_versions(one_miner, run_module, tmp_path, profi
     image = write_image(tmp_path, miner.model_spec.platform, new)
     result = run_module(whatsminer_firmware.main, firmware_args(miner, image, new))
     assert result.failed
-    assert f"runs firmware {old}, not {new}" in result["msg"] and "flash failed" in result["msg"]
+    assert f"runs firmware {old}, not {new}" in result["msg"] and "flash failed" in result["msg"] and result["changed"] is True
     assert result["after"]["firmware_version"] == old
 
 
@@ -171,3 +171,16 @@ def test_header_version_must_be_the_wanted_version(one_miner, run_module, tmp_pa
     result = run_module(whatsminer_firmware.main, firmware_args(miner, image, "20241101.01.Rel"))
     assert result.failed and "header says version 20241015.10.Rel" in result["msg"]
     assert connections(miner) == 0
+
+
+def test_the_sha256_is_computed_once_per_file_version(tmp_path):
+    image = write_image(tmp_path, "H616", "20241015.10.Rel")
+    params = {"image": image, "version": "20241015.10.Rel", "checksum": None}
+    real = hashlib.sha256(open(image, "rb").read()).hexdigest()
+    assert _firmware.inspect_image(params).sha256 == real
+    status = _firmware.os.stat(image)
+    with open(_firmware._cache_path(image, status), "w", encoding="ascii") as cached:  # pylint: disable=protected-access
+        cached.write("f" * 64)
+    assert _firmware.inspect_image(params).sha256 == "f" * 64  # read from the cache, not computed again
+    _firmware.os.utime(image, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
+    assert _firmware.inspect_image(params).sha256 == real  # another file version: computed again
