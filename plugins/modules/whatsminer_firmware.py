@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: whatsminer_firmware
 short_description: Upgrade the firmware of a MicroBT Whatsminer to a desired version
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes a Whatsminer run the firmware O(version), uploading O(image) when it runs another version.
   - Reads the version the miner reports first (API 2 C(get_version), or C(summary) on firmware
