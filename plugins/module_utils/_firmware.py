@@ -121,16 +121,31 @@ def _cache_path(path: str, status: os.stat_result) -> str:
     return os.path.join(directory, hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest())
 
 
-def image_sha256(path: str, status: os.stat_result) -> str:
-    """The sha256 of the image, computed once per file version and controller (cached on disk, see the module docstring)."""
-    cache = _cache_path(path, status)
+def _private(path: str, directory: bool) -> bool:
+    """Whether ``path`` is this user's own directory or file that nobody else may write (not a symlink)."""
     try:
-        with open(cache, encoding="ascii") as cached:
-            digest = cached.read().strip()
-        if re.fullmatch(r"[0-9a-f]{64}", digest):
-            return digest
+        status = os.lstat(path)
     except OSError:
-        pass
+        return False
+    kind = stat.S_ISDIR if directory else stat.S_ISREG
+    return kind(status.st_mode) and status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
+def image_sha256(path: str, status: os.stat_result) -> str:
+    """The sha256 of the image, computed once per file version and controller (cached on disk, see the module docstring).
+
+    The cache is used only in a directory and a file of this user that nobody else can write, so
+    that no other local user can plant the digest of an image that does not match it.
+    """
+    cache = _cache_path(path, status)
+    if _private(os.path.dirname(cache), directory=True) and _private(cache, directory=False):
+        try:
+            with open(cache, encoding="ascii") as cached:
+                digest = cached.read().strip()
+            if re.fullmatch(r"[0-9a-f]{64}", digest):
+                return digest
+        except OSError:
+            pass
     hasher = hashlib.sha256()
     with open(path, "rb") as image:
         for chunk in iter(lambda: image.read(CHUNK_BYTES), b""):
@@ -138,8 +153,10 @@ def image_sha256(path: str, status: os.stat_result) -> str:
     digest = hasher.hexdigest()
     try:
         os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+        if not _private(os.path.dirname(cache), directory=True):
+            return digest
         partial = f"{cache}.{os.getpid()}"
-        with open(partial, "w", encoding="ascii") as cached:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as cached:
             cached.write(digest)
         os.replace(partial, cache)
     except OSError:

@@ -181,6 +181,18 @@ def test_the_sha256_is_computed_once_per_file_version(tmp_path):
     status = _firmware.os.stat(image)
     with open(_firmware._cache_path(image, status), "w", encoding="ascii") as cached:  # pylint: disable=protected-access
         cached.write("f" * 64)
+    _firmware.os.chmod(_firmware._cache_path(image, status), 0o600)  # pylint: disable=protected-access
     assert _firmware.inspect_image(params).sha256 == "f" * 64  # read from the cache, not computed again
     _firmware.os.utime(image, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
     assert _firmware.inspect_image(params).sha256 == real  # another file version: computed again
+
+
+def test_a_sha256_cache_others_can_write_is_not_trusted(tmp_path):
+    image = write_image(tmp_path, "H616", "20241015.10.Rel")
+    params = {"image": image, "version": "20241015.10.Rel", "checksum": None}
+    real = _firmware.inspect_image(params).sha256
+    cache = _firmware._cache_path(image, _firmware.os.stat(image))  # pylint: disable=protected-access
+    with open(cache, "w", encoding="ascii") as cached:
+        cached.write("f" * 64)
+    _firmware.os.chmod(cache, 0o666)
+    assert _firmware.inspect_image(params).sha256 == real
