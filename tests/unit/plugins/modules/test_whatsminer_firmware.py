@@ -196,3 +196,10 @@ def test_a_sha256_cache_others_can_write_is_not_trusted(tmp_path):
         cached.write("f" * 64)
     _firmware.os.chmod(cache, 0o666)
     assert _firmware.inspect_image(params).sha256 == real
+
+
+def test_the_image_is_streamed_in_chunks(tmp_path):
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(3 * _firmware.CHUNK_BYTES + 5))
+    chunks = list(_firmware.image_chunks(str(path), 3 * _firmware.CHUNK_BYTES + 5))
+    assert [len(chunk) for chunk in chunks] == [_firmware.CHUNK_BYTES] * 3 + [5]
