@@ -192,7 +192,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("write API disabled", for_all(Setup(state={"write_api_enabled": False})),
           {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"), POWER: Expected("failed", "password given to the module is wrong")}),
+          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"),
+           POWER: Expected("failed", "password given to the module is wrong")}),
     Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
 
@@ -250,6 +251,12 @@ FAULTS_V3: tuple[Fault, ...] = (
          {POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}, api="auto"),
     api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover(), api="auto"),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The firmware upgrade (whatsminer_firmware): the faults of its upload, on both APIs.
+
+
 def firmware(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
     """A fault of the firmware upgrade (whatsminer_firmware only), on a 2024 miner (``api`` "2") or a 3.x miner ("3")."""
     setup = Setup(**{**setup.__dict__, "config": {**FIRMWARE_REBOOT, **setup.config}})
