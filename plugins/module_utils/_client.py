@@ -64,6 +64,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport imp
     RECEIVE_CHUNK_BYTES,
     ExchangeFailure,
     Transport,
+    UploadOutcome,
 )
 
 DEFAULT_PORT = 4028
@@ -278,6 +279,10 @@ class WhatsminerClient(Transport):
             if expect_reply or not exc.request_sent:
                 raise
             return None
+        return self._decrypted(raw, session, command)
+
+    def _decrypted(self, raw: bytes, session: _crypto.TokenSession, command: str) -> dict[str, Any]:
+        """The reply to an encrypted request, decrypted (plaintext error replies as they came)."""
         reply = self._parse(raw, command)
         encrypted = reply.get("enc")
         if not isinstance(encrypted, str):
@@ -287,6 +292,56 @@ class WhatsminerClient(Transport):
         except ValueError as exc:
             raise MalformedReplyError(str(exc), host=self.host, port=self.port, command=command) from None
         return self._parse(plaintext, command)
+
+    def upload(self, command: str, size: int, chunks: Iterable[bytes], *, final_wait: float) -> UploadOutcome:
+        """Send the encrypted ``command`` (``update_firmware``), and after its ``ready`` reply, on the same
+        connection, the 4-byte little-endian ``size`` and the file's ``chunks`` (vendor document, reference
+        settings section 2.13); then wait at most ``final_wait`` seconds for a reply after the file.
+
+        Raises the typed errors when the command is refused or no ``ready`` comes; see ``Transport._upload``.
+        """
+        _check_command_name(command)
+        if not self._password:
+            raise AuthenticationError("no password was given (the password option: the miner's API 2 write password), and privileged commands need it",
+                                      host=self.host, port=self.port, command=command)
+        try:
+            _crypto.ensure_libraries()
+        except MissingLibraryError as exc:
+            raise exc.add_context(self.host, self.port, command)
+        session = self._token_session()
+
+        def ready(sock: socket.socket) -> dict[str, Any]:
+            reply = self._decrypted(self._receive_document(sock, self.timeout), session, command)
+            self._raise_for_status(reply, command, encrypted=True)
+            return reply
+
+        def final(sock: socket.socket) -> dict[str, Any]:
+            reply = self._decrypted(self._receive_document(sock, final_wait), session, command)
+            self._raise_for_status(reply, command, encrypted=True)
+            return reply
+
+        return self._upload(command, _crypto.encrypt_request(session, command, {}), size, chunks, receive_ready=ready, receive_final=final)
+
+    @staticmethod
+    def _receive_document(sock: socket.socket, wait: float) -> bytes:
+        """One JSON document on a connection the miner keeps open (the ``ready`` of an upload), within ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        data = b""
+        while not (data and is_complete_document(data)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ExchangeFailure(f"no complete reply within {wait:g} s ({len(data)} bytes)", request_sent=True, timed_out=True)
+            sock.settimeout(remaining)
+            try:
+                chunk = sock.recv(RECEIVE_CHUNK_BYTES)
+            except socket.timeout as exc:
+                raise ExchangeFailure(f"no complete reply within {wait:g} s ({len(data)} bytes)", request_sent=True, timed_out=True) from exc
+            except OSError as exc:
+                raise ExchangeFailure(f"the connection broke after {len(data)} bytes of reply ({exc.strerror or exc})", request_sent=True) from exc
+            if not chunk:
+                raise ExchangeFailure(f"the miner closed the connection after {len(data)} bytes of reply", request_sent=True)
+            data += chunk
+        return data
 
     # -----------------------------------------------------------------------------------------
     # Envelope and status

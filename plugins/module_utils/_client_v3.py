@@ -61,7 +61,7 @@ import re
 import socket
 import struct
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
@@ -85,6 +85,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport imp
     RECEIVE_CHUNK_BYTES,
     ExchangeFailure,
     Transport,
+    UploadOutcome,
 )
 
 DEFAULT_V3_PORT = 4433
@@ -269,18 +270,44 @@ class WhatsminerV3Client(Transport):
 
     def _send_signed(self, command: str, param: Any, salt: str, *, expect_reply: bool, wait: float) -> dict[str, Any] | None:
         """Sign and send one write; ``None`` when no reply came and none was required."""
+        try:
+            return self._transact(command, self._signed_frame(command, param, salt), idempotent=False, wait=wait)
+        except MinerConnectionError as exc:
+            if expect_reply or not exc.request_sent:
+                raise
+            return None
+
+    def _signed_frame(self, command: str, param: Any, salt: str) -> bytes:
+        """The framed request of a write, signed with ``salt``."""
         ts = int(time.time())
         key = _crypto.v3_command_key(command, str(self._password), salt, ts)
         request: dict[str, Any] = {"cmd": command}
         if param is not None:
             request["param"] = self._encode_param(command, param, key)
         request.update({"ts": ts, "token": _crypto.v3_token(key), "account": self.account})
-        try:
-            return self._transact(command, _frame(request), idempotent=False, wait=wait)
-        except MinerConnectionError as exc:
-            if expect_reply or not exc.request_sent:
-                raise
-            return None
+        return _frame(request)
+
+    def upload(self, command: str, size: int, chunks: Iterable[bytes], *, final_wait: float) -> UploadOutcome:
+        """Send the signed ``command`` (``set.system.update_firmware``), and after its ``ready`` reply, on the
+        same connection, the 4-byte little-endian ``size`` and the file's ``chunks`` (reference settings
+        section 2.13); then wait at most ``final_wait`` seconds for the frame after the file.
+
+        Raises the typed errors when the command is refused or no ``ready`` comes; see ``Transport._upload``.
+        """
+        _check_command(command, "set.")
+        if not self._password:
+            raise AuthenticationError("no password was given for the API 3 account in api3_account, and signed commands need it",
+                                      host=self.host, port=self.port, command=command)
+        payload = self._signed_frame(command, None, self.salt())
+
+        def reply_within(wait: float) -> Callable[[socket.socket], dict[str, Any]]:
+            def receive(sock: socket.socket) -> dict[str, Any]:
+                reply = self._receive_reply(sock, command, wait)
+                self._raise_for_code(reply, command, write=True)
+                return reply
+            return receive
+
+        return self._upload(command, payload, size, chunks, receive_ready=reply_within(self.timeout), receive_final=reply_within(final_wait))
 
     # -----------------------------------------------------------------------------------------
     # Reply codes

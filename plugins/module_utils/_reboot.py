@@ -110,6 +110,7 @@ class RebootTask:
         return fresh and (not self.wait_for_hashing or sighting.hashing is True)
 
     def _read(self, seconds: float) -> Sighting:
+        """One read of the wait, ending within the ``seconds`` left of it."""
         try:
             return read_within(self.client, seconds, read_sighting)
         except WhatsminerError:

@@ -27,13 +27,15 @@ from __future__ import annotations
 import contextlib
 import math
 import socket
+import struct
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
     MinerConnectionError,
     MinerRestartingError,
     MinerTimeoutError,
+    WhatsminerError,
 )
 
 DEFAULT_TIMEOUT = 5.0
@@ -43,6 +45,26 @@ DEFAULT_RETRY_DELAY = 0.5
 DEFAULT_NO_REPLY_WAIT = 3.0
 MAX_REPLY_BYTES = 1024 * 1024
 RECEIVE_CHUNK_BYTES = 64 * 1024
+#: The size that precedes an uploaded file (firmware image): 4 bytes, little-endian (both APIs).
+UPLOAD_SIZE_PREFIX = struct.Struct("<I")
+
+
+class UploadOutcome(NamedTuple):
+    """How an upload ended (``Transport._upload``).
+
+    Attributes:
+        sent: Bytes of the file sent (``size`` when all of it went out).
+        size: Bytes the file has (announced in the size prefix).
+        final_reply: The miner's reply after the file, ``None`` when none came.
+        final_error: The error the miner answered after the file (a ``WhatsminerError``), or ``None``.
+        problem: Why sending stopped or no final reply came (connection level), ``None`` when nothing went wrong.
+    """
+
+    sent: int
+    size: int
+    final_reply: Any
+    final_error: WhatsminerError | None
+    problem: str | None
 
 
 class ExchangeFailure(Exception):
@@ -190,6 +212,50 @@ class Transport:
             except OSError as exc:
                 raise ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True) from exc
             return self._receive_reply(sock, command, wait)
+
+    def _upload(self, command: str, payload: bytes, size: int, chunks: Iterable[bytes], *,
+                receive_ready: Callable[[socket.socket], Any], receive_final: Callable[[socket.socket], Any]) -> UploadOutcome:
+        """One connection for a command whose reply (``ready``) is followed by a file on the same connection.
+
+        Sends ``payload``; ``receive_ready(sock)`` receives and checks the reply (raises the typed error
+        when the miner refuses); then the 4-byte little-endian ``size`` and the ``chunks`` (``size``
+        bytes in all, read as they are sent, never held whole); then ``receive_final(sock)`` reads the
+        miner's reply after the file, if one comes. Never retried: the miner may have taken the file.
+        Failures before the file is sent raise the typed errors; what happens from the size prefix on
+        is returned in the ``UploadOutcome``.
+        """
+        try:
+            sock = self._connect(self.timeout)
+        except ExchangeFailure as failure:
+            raise self._connection_error(failure, command, 1, (self.timeout, self.timeout), write=True) from failure
+        with sock:
+            self.commands_sent.append(command)
+            try:
+                sock.sendall(payload)
+                receive_ready(sock)
+            except ExchangeFailure as failure:
+                raise self._connection_error(failure, command, 1, (self.timeout, self.timeout), write=True) from failure
+            except OSError as exc:
+                failure = ExchangeFailure(f"the connection broke while sending ({exc.strerror or exc})", request_sent=True)
+                raise self._connection_error(failure, command, 1, (self.timeout, self.timeout), write=True) from exc
+            sent = 0
+            try:
+                sock.settimeout(self.timeout)
+                sock.sendall(UPLOAD_SIZE_PREFIX.pack(size))
+                for chunk in chunks:
+                    sock.sendall(chunk)
+                    sent += len(chunk)
+            except OSError as exc:
+                reason = "timed out" if isinstance(exc, socket.timeout) else f"broke ({exc.strerror or exc})"
+                return UploadOutcome(sent, size, None, None, f"the connection {reason} after {sent} of {size} bytes of the file")
+            if sent != size:
+                raise ValueError(f"the file changed while it was sent: {sent} bytes instead of {size}")
+            try:
+                return UploadOutcome(sent, size, receive_final(sock), None, None)
+            except ExchangeFailure as failure:
+                return UploadOutcome(sent, size, None, None, f"no reply after the file: {failure.reason}")
+            except WhatsminerError as error:
+                return UploadOutcome(sent, size, None, error, None)
 
     def _connect(self, timeout: float) -> socket.socket:
         """A new connection to the miner within ``timeout`` seconds, or the ``ExchangeFailure`` saying why there is none."""

@@ -72,6 +72,8 @@ class MinerConfig:
     refuse_connections: bool = False
     factory_password_gate: bool = False
     factory_password_change: str = "allow"
+    #: How a firmware upgrade goes (``firmware.FIRMWARE_UPDATE_MODES``, see ``firmware.py``).
+    firmware_update: str = "flash"
     faults: list[Fault] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -85,6 +87,8 @@ class MinerConfig:
             raise ValueError(f"btmineroff_report must be one of {BTMINEROFF_REPORTS}")
         if self.factory_password_change not in FACTORY_PASSWORD_CHANGE:
             raise ValueError(f"factory_password_change must be one of {FACTORY_PASSWORD_CHANGE}")
+        if self.firmware_update not in ("flash", "refuse", "cut", "keep_old"):
+            raise ValueError("firmware_update must be one of flash, refuse, cut, keep_old")
         if self.hostname_apply not in HOSTNAME_APPLY:
             raise ValueError(f"hostname_apply must be one of {HOSTNAME_APPLY}")
         if self.power_limit_set_report not in POWER_LIMIT_SET_REPORTS:

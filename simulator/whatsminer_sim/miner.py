@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine, Iterable
 
-from . import v3_protocol
+from . import firmware, v3_protocol
 from .auth import TokenTable
 from .config import MinerConfig
 from .faults import Fault, garbage_bytes, render, send_with_faults
@@ -275,6 +275,8 @@ class SimMiner:
     def reply_context(self) -> ReplyContext:
         """Live values for building read replies."""
         state, config, profile = self._state, self._config, self.profile_spec
+        if state.fw_version:  # upgraded (firmware.py)
+            profile = dataclasses.replace(profile, fw_version=state.fw_version)
         now = time.time()
         hashing = state.mining and self.btminer_running()
         return ReplyContext(
@@ -477,7 +479,10 @@ class SimMiner:
                 return "close"
             with self._lock:
                 outcome = self._handler.process(request, peer_ip)
-            return await self._deliver(writer, outcome)
+            close_mode = await self._deliver(writer, outcome)
+            if outcome.upload and close_mode == "close":
+                return await firmware.serve_upload_v2(self, reader, writer, outcome)
+            return close_mode
 
         await self._serve_tracked(writer, answer_one_request)
 

@@ -39,7 +39,7 @@ WRITE_COMMANDS = frozenset({
     "disable_btminer_fast_boot", "enable_web_pools", "disable_web_pools", "set_hostname",
     "set_zone", "load_log", "set_power_pct", "set_power_pct_v2", "pre_power_on",
     "set_temp_offset", "adjust_power_limit", "adjust_upfreq_speed", "set_poweroff_cool",
-    "set_fan_zero_speed",
+    "set_fan_zero_speed", "update_firmware",
 })
 
 # --- reply layouts -------------------------------------------------------------------

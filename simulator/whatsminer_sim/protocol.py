@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .auth import Base64Error, DecryptError, TokenLimitError, aes_key, decrypt_request, encrypt_text, password_key
+from . import firmware
 from .faults import FaultPlan, plan_faults
 from .profiles import CGMINER_COMMANDS, DAEMON_READ_COMMANDS, WRITE_COMMANDS
 from .replies import BTMINER_DOWN_TEXT, Reply, cgminer_section, daemon_error, daemon_read, daemon_reply, joined_reply
@@ -103,6 +104,8 @@ class Outcome:
     aeskey: bytes | None = None
     plan: FaultPlan = field(default_factory=FaultPlan)
     close_mode: str = "close"
+    #: The reply is ``ready`` for a firmware image that follows on the same connection (``firmware.py``).
+    upload: bool = False
 
     def wire_payload(self) -> dict[str, Any] | str | None:
         """The payload as it goes on the wire (encrypted replies wrapped in ``{"enc": ...}``)."""
@@ -120,6 +123,7 @@ class WriteResult:
 
     msg: Any = OK_MESSAGE
     reply: bool = True
+    upload: bool = False
 
 
 def _text_param(params: Mapping[str, Any], name: str, default: str | None = None) -> str:
@@ -186,6 +190,7 @@ class RequestHandler:
             "adjust_upfreq_speed": lambda params: self._set_flags(upfreq_speed=_int_param(params, "upfreq_speed", 0, 9)),
             "set_poweroff_cool": lambda params: self._set_flags(poweroff_cool=bool(_int_param(params, "poweroff_cool", 0, 1))),
             "set_fan_zero_speed": lambda params: self._set_flags(fan_zero_speed=bool(_int_param(params, "fan_zero_speed", 0, 1))),
+            "update_firmware": self._update_firmware,
         }
         if set(self._writes) != WRITE_COMMANDS:
             raise RuntimeError("write command table and WRITE_COMMANDS disagree")
@@ -327,12 +332,19 @@ class RequestHandler:
                 return Outcome(self._error(132, str(error)))
             if not result.reply:
                 return Outcome(None)
-            return Outcome(Reply(daemon_reply(131, result.msg, when, self._description)))
+            return Outcome(Reply(daemon_reply(131, result.msg, when, self._description)), upload=result.upload)
         if name in CGMINER_COMMANDS or "+" in name or (name in DAEMON_READ_COMMANDS and supported):
             return self._plaintext(name, name.split("+"), peer_ip)
         return Outcome(self._error(14))
 
     # --- write commands -------------------------------------------------------------
+
+    def _update_firmware(self, params: Mapping[str, Any]) -> WriteResult:
+        try:
+            firmware.begin_upload(self.miner)
+        except firmware.UploadRefused as error:
+            raise CommandError(132, str(error)) from error
+        return WriteResult(msg=firmware.READY, upload=True)
 
     def _set_flags(self, **changes: Any) -> WriteResult:
         """Store simple settings that take effect without side effects."""

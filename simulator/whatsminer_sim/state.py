@@ -101,6 +101,8 @@ class MinerState:
     v3_passwords: dict[str, str] = field(default_factory=lambda: factory_v3_passwords(FACTORY_V3_PASSWORD))
     v3_permissions: dict[str, int] = field(default_factory=lambda: dict(FACTORY_V3_PERMISSIONS))
     v3_salt: str = "s1mSa1tX"
+    #: The firmware version after an upgrade (``firmware.py``); empty: the profile's ``fw_version``.
+    fw_version: str = ""
 
     def copy(self) -> MinerState:
         """A deep copy (a snapshot that can be read without a lock)."""

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from Crypto.Cipher import AES
 
+from . import firmware
 from .auth import strip_padding
 from .faults import FaultPlan, garbage_bytes, plan_faults, send_with_faults
 from .state import V3_ACCOUNTS, PoolSlot, is_factory_v3_password
@@ -89,7 +90,7 @@ READ_COMMANDS = frozenset({"get.device.info", "get.miner.status", "get.miner.set
 WRITE_COMMANDS = frozenset({
     "set.miner.pools", "set.miner.power_limit", "set.miner.power_mode", "set.miner.service",
     "set.system.reboot", "set.system.led", "set.system.hostname", "set.miner.fastboot", "set.system.webpools",
-    "set.user.change_passwd",
+    "set.user.change_passwd", "set.system.update_firmware",
 })
 #: Write commands whose ``param`` is AES encrypted (section 7.2).
 ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
@@ -168,6 +169,8 @@ class Outcome:
     reset: bool = False
     #: Seeded random bytes to send instead of the reply (a ``garbage`` fault).
     garbage: bytes | None = None
+    #: The reply is ``ready`` for a firmware image that follows on the same connection (``firmware.py``).
+    upload: bool = False
 
 
 def _invalid(detail: str = "") -> CommandError:
@@ -212,6 +215,7 @@ class RequestHandler:
             "set.miner.fastboot": lambda param, key: self._switch(param, "fast_boot"),
             "set.system.webpools": lambda param, key: self._switch(param, "web_pools"),
             CHANGE_PASSWORD: lambda param, key: self._change_password(param),
+            firmware.API3_COMMAND: lambda param, key: self._update_firmware(),
         }
         if set(self._writes) != WRITE_COMMANDS:
             raise RuntimeError("API 3 write table and WRITE_COMMANDS disagree")
@@ -317,7 +321,16 @@ class RequestHandler:
             close_after = self._writes[command](param, key)
         except ValueError as error:  # a value the state refuses
             raise _invalid(str(error)) from error
+        if command == firmware.API3_COMMAND:
+            return self._ok(command, firmware.READY, upload=True)
         return self._ok(command, close_after=close_after)
+
+    def _update_firmware(self) -> bool:
+        try:
+            firmware.begin_upload(self.miner)
+        except firmware.UploadRefused as error:
+            raise _invalid(str(error)) from error
+        return False
 
     @staticmethod
     def _require(param: Any) -> Any:
@@ -460,6 +473,8 @@ async def serve_connection(miner: SimMiner, reader: asyncio.StreamReader, writer
             request = None
         outcome = miner.process_v3(request if isinstance(request, dict) or request is None else None, peer_ip)
         close_mode = await _deliver(writer, outcome)
+        if close_mode is None and outcome.upload:
+            return await firmware.serve_upload_v3(miner, reader, writer)
         if close_mode is not None:
             return close_mode
 

@@ -40,10 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability_com
 
 # pylint: disable=wrong-import-position
 from reliability import Checks, ControlApi, print_table, read_records, task_results, traceback_in, warning_texts  # noqa: E402
+from whatsminer_sim.firmware import make_test_image  # noqa: E402  # pylint: disable=import-error
 
-FACTS, POOLS, POWER = "whatsminer_facts", "whatsminer_pools", "whatsminer_power"
+FACTS, POOLS, POWER, FIRMWARE = "whatsminer_facts", "whatsminer_pools", "whatsminer_power", "whatsminer_firmware"
 MODULES = (FACTS, POOLS, POWER)
 WRITERS = (POOLS, POWER)
+#: The columns of the matrix: MODULES against every fault, and whatsminer_firmware against the faults of its upload.
+MATRIX_MODULES = MODULES + (FIRMWARE,)
 PATHS = ("auto", "module")
 PASSWORD = "cells_1"
 #: What the writing modules ask for (a change on every miner of the fleet).
@@ -58,6 +61,12 @@ FACTS_RESTART_S = 120.0
 RUN_TASK = "Run the cell's module against its faulty miner"
 NOT_APPLICABLE = "-"
 API2_PROFILE, API3_PROFILE = "2024", "3.x"
+#: What the firmware cells ask for: a newer version of the same generation, from a test image for the
+#: platform of the profile's default model (H616 on both), uploaded with a fast reboot window.
+FIRMWARE_VERSIONS = {API2_PROFILE: "20241015.10.Rel", API3_PROFILE: "20250321.14.Rel"}
+FIRMWARE_PLATFORM = "H616"
+FIRMWARE_REBOOT = {"reboot_seconds": 0.5}
+FIRMWARE_REBOOT_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
@@ -242,8 +251,39 @@ FAULTS_V3: tuple[Fault, ...] = (
          {POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}, api="auto"),
     api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover(), api="auto"),
 )
-API2_FAULT_COUNT = len(FAULTS)
-FAULTS = FAULTS + FAULTS_V3
+
+
+# ---------------------------------------------------------------------------------------------
+# The firmware upgrade (whatsminer_firmware): the faults of its upload, on both APIs.
+
+
+def firmware(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
+    """A fault of the firmware upgrade (whatsminer_firmware only), on a 2024 miner (``api`` "2") or a 3.x miner ("3")."""
+    setup = Setup(**{**setup.__dict__, "config": {**FIRMWARE_REBOOT, **setup.config}})
+    return Fault(f"{'api3 ' if api == '3' else ''}firmware: {name}", {FIRMWARE: setup}, {FIRMWARE: expected}, api=api)
+
+
+FIRMWARE_FAULTS: tuple[Fault, ...] = tuple(
+    fault for api in ("2", "3") for fault in (
+        firmware("none", Setup(), Expected("changed"), api),
+        firmware("connection refused", Setup(config={"refuse_connections": True}), Expected("failed", "cannot connect (Connection refused)"), api),
+        firmware("upgrade command refused", Setup(config={"firmware_update": "refuse"}), Expected("failed", "firmware upgrade refused"), api),
+        firmware("upload cut off", Setup(config={"firmware_update": "cut"}, options={"reboot_timeout": 1.0}),
+                 Expected("failed", "did not answer again within reboot_timeout (1 s)"), api),
+        firmware("failed flash", Setup(config={"firmware_update": "keep_old"}), Expected("failed", "the flash failed"), api),
+        firmware("reboot beyond reboot_timeout", Setup(config={"reboot_seconds": 30.0}, options={"reboot_timeout": 1.0}),
+                 Expected("failed", "did not answer again within reboot_timeout (1 s)"), api),
+        firmware("write API disabled", Setup(state={"write_api_enabled": False}), Expected("failed", "Miner API Switch"), api),
+    )
+) + (
+    firmware("reset before ready", Setup(faults=(rule("drop", ["update_firmware"], mode="reset"),)), Expected("failed", "connection broke")),
+    firmware("wrong admin password", Setup(password="wrong_1"), Expected("failed", "password given to the module is wrong")),
+    firmware("wrong password (code -1)", Setup(password="wrong_1"), Expected("failed", WRONG_V3_PASSWORD_WORDS), api="3"),
+)
+
+
+FAULTS = FAULTS + FAULTS_V3 + FIRMWARE_FAULTS
+API2_FAULT_COUNT = sum(1 for fault in FAULTS if fault.api == "2")
 
 
 @dataclass(frozen=True)
@@ -275,7 +315,7 @@ def cells_of(miners: list[dict]) -> list[Cell]:
     cells = []
     for profile in (API2_PROFILE, API3_PROFILE):
         names = sorted(miner["name"] for miner in miners if miner["profile"] == profile)
-        pairs = [(fault, module) for fault in FAULTS if fault.profile == profile for module in MODULES if module in fault.setups]
+        pairs = [(fault, module) for fault in FAULTS if fault.profile == profile for module in MATRIX_MODULES if module in fault.setups]
         if len(names) < len(pairs):
             raise SystemExit(f"the fleet has {len(names)} {profile} miners, the matrix needs {len(pairs)}")
         cells += [Cell(fault, module, miner) for (fault, module), miner in zip(pairs, names)]
@@ -305,6 +345,7 @@ def truth_of(miner: dict) -> dict:
         "power_mode": state["power_mode"],
         "power_limit_w": state["power_limit_w"],
         "mining": state["mining"],
+        "fw_version": state["fw_version"],
     }
 
 
@@ -314,6 +355,8 @@ def converged(module: str, truth: dict) -> bool:
         return truth["pools"] == DESIRED_POOLS
     if module == POWER:
         return all(truth[name] == value for name, value in DESIRED_POWER.items())
+    if module == FIRMWARE:
+        return truth["fw_version"] in FIRMWARE_VERSIONS.values()
     return True
 
 
@@ -367,6 +410,9 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
             "cell_wait_timeout": plan.options.get("wait_timeout", WAIT_TIMEOUT),
             "cell_verify_timeout": plan.options.get("verify_timeout", VERIFY_TIMEOUT),
             "cell_power_limit": plan.options.get("power_limit", DESIRED_POWER["power_limit_w"]),
+            "cell_firmware_version": FIRMWARE_VERSIONS[cell.fault.profile],
+            "cell_firmware_image": str(workdir / f"firmware-{cell.fault.profile}.bin"),
+            "cell_reboot_timeout": plan.options.get("reboot_timeout", FIRMWARE_REBOOT_TIMEOUT),
         }
     inventory = {
         "cells": {
@@ -381,10 +427,12 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
             "hosts": hosts,
         }
     }
+    for profile, version in FIRMWARE_VERSIONS.items():
+        (workdir / f"firmware-{profile}.bin").write_bytes(make_test_image(FIRMWARE_PLATFORM, version, 1024))
     (workdir / "cells.yml").write_text(json.dumps(inventory, indent=1))  # JSON is YAML
     (workdir / "before.json").write_text(json.dumps(before))
     print(f"fault matrix: {len(cells)} cells ({len(FAULTS)} faults, {API2_FAULT_COUNT} on API 2 and {len(FAULTS) - API2_FAULT_COUNT} on API 3, "
-          f"x {len(MODULES)} modules where they apply) on {len(cells)} simulated miners")
+          f"x {len(MATRIX_MODULES)} modules where they apply) on {len(cells)} simulated miners")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,7 +466,7 @@ def check_cell(checks: Checks, cell: Cell, path: str, record: dict | None, befor
         checks.check(state_changed, f"{label}: changed only when the true state changed", f"before {before}, after {after}")
     if record is not None and not result.get("changed"):
         checks.check(not state_changed, f"{label}: unchanged means the true state did not change", f"before {before}, after {after}")
-    if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS:
+    if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS + (FIRMWARE,):
         checks.check(converged(cell.module, after), f"{label}: a success leaves what was asked for", f"true state {after}")
     what = "API tokens" if cell.fault.profile == API2_PROFILE else "salt reads"
     checks.check(tokens <= cell.setup.max_tokens, f"{label}: tokens", f"{tokens} {what}, at most {cell.setup.max_tokens} expected")
@@ -452,7 +500,7 @@ def report(api: ControlApi, workdir: Path) -> int:
     rows = []
     for fault in FAULTS:
         row = [fault.name]
-        for module in MODULES:
+        for module in MATRIX_MODULES:
             cell = by_fault[fault.name].get(module)
             for path in PATHS:
                 outcome = outcomes[path][cell.name] if cell else NOT_APPLICABLE
@@ -460,7 +508,7 @@ def report(api: ControlApi, workdir: Path) -> int:
                     outcome += f" (expected {cell.expected.outcome})"
                 row.append(outcome)
         rows.append(row)
-    headers = ["fault"] + [f"{module.removeprefix('whatsminer_')} {path}" for module in MODULES for path in PATHS]
+    headers = ["fault"] + [f"{module.removeprefix('whatsminer_')} {path}" for module in MATRIX_MODULES for path in PATHS]
     print_table(headers, rows, title="FAULT MATRIX (module x path x fault -> outcome; '-' = the module sends no such command)")
     failures = []
     passed = 0

@@ -12,19 +12,41 @@ password, and without a single connection to the simulated miner (its counter st
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from whatsminer_sim.firmware import make_test_image
+
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts as facts_action
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_firmware as firmware_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_password as password_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_reboot as reboot_action
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_password, whatsminer_pools, whatsminer_power, whatsminer_reboot
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_firmware, whatsminer_password, whatsminer_pools
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power, whatsminer_reboot
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
+
+
+def firmware_file(name: str, content: bytes) -> str:
+    """A firmware test file of this user under the temporary directory (replaced whole by every test process)."""
+    path = os.path.join(tempfile.gettempdir(), f"hashfarm-hostile-{os.getuid()}-{name}")
+    with open(f"{path}.{os.getpid()}", "wb") as image:
+        image.write(content)
+    os.replace(f"{path}.{os.getpid()}", path)
+    return path
+
+
+#: The version the 2024 profile runs: a valid firmware task that connects but has nothing to send.
+FIRMWARE_VERSION = "20240924.14.Rel"
+FIRMWARE_IMAGE = firmware_file("valid.bin", make_test_image("H616", FIRMWARE_VERSION, 1024))
+TINY_IMAGE = firmware_file("tiny.bin", b"HFWMTEST")
+
 
 ADMIN = "admin"
 VALID_POOLS = [{"url": "stratum+tcp://pool.example.com:3333", "user": "farm.w1"}]
@@ -35,6 +57,7 @@ MODULES = {
     "whatsminer_power": (whatsminer_power.main, power_action.ActionModule, {"mode": "low"}),
     "whatsminer_password": (whatsminer_password.main, password_action.ActionModule, {"new_password": "farm_2"}),
     "whatsminer_reboot": (whatsminer_reboot.main, reboot_action.ActionModule, {"operation": "restart", "reboot_timeout": 20}),
+    "whatsminer_firmware": (whatsminer_firmware.main, firmware_action.ActionModule, {"version": FIRMWARE_VERSION, "image": FIRMWARE_IMAGE}),
 }
 PATHS = ("module", "action")
 SUITE = "hostile input"
@@ -146,6 +169,20 @@ MODULE_CASES = {
         *cases("reboot_timeout", "reboot_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
         *cases("reboot_timeout", "argument 'reboot_timeout' is of type", "5m", [600]),
         *cases("wait_for_hashing", "argument 'wait_for_hashing' is of type", "maybe", 2, ["yes"]),
+    ],
+    "whatsminer_firmware": [
+        *cases("version", "version must be the firmware version as the miner reports it", "", " ", "1.0; reboot", "../../etc", "v" * 65,
+               JSON_FRAGMENT, "ver\x00sion", "vérsion", "-rf"),
+        *cases("version", "header says version", "20240924.14.Rel2"),
+        *cases("image", "image must be the path of the firmware file", "", "img\nrm.bin", "x" * 4097),
+        *cases("image", "cannot be read", "/nonexistent/firmware.bin", TINY_IMAGE + "/inside"),
+        *cases("image", "is not a regular file", "/dev/zero", "/", "/dev/urandom"),
+        *cases("image", "is not the size of a firmware image", TINY_IMAGE),
+        *cases("checksum", "checksum must be the image's sha256", "", "abc", "md5:" + "0" * 32, "sha256:" + "g" * 64, "0" * 63, "0" * 65,
+               "sha512:" + "0" * 128, JSON_FRAGMENT),
+        *cases("checksum", "not the checksum given", "0" * 64, "sha256:" + "F" * 64),
+        *cases("reboot_timeout", "reboot_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
+        *cases("allow_unknown_platform", "argument 'allow_unknown_platform' is of type", "maybe", 2),
     ],
 }
 
