@@ -14,13 +14,17 @@ This is what ``make test`` (and so CI) runs, inside the virtual environment that
 6. compat: the newest ansible-core (2.21, ``requirements/compat.txt``) on Python 3.13 with
    libpass: all unit tests, and the ``execution_paths`` integration target (every module through
    both execution paths, results compared) as a smoke run. Where Python 3.13 is missing the stage
-   is counted as skipped and says so;
+   is counted as skipped and says so. With other stages selected it runs alongside them from the
+   start, in a child process on its own copy of the staged collection (log: build/compat.log),
+   and its result is shown in its place;
 7. package: ``ansible-galaxy collection build`` leaves out what users do not need, and the
    tarball installs and its module works against a simulated miner;
 8. lint: ansible-lint (production profile, ``.ansible-lint``) over the roles, playbooks, example
    inventory and CI examples, from a third virtual environment (``requirements/lint.txt``).
 
-Each stage counts its results and its time; the last line is ``TOTAL: N passed, N failed[, N skipped]``.
+Each stage counts its results and its time (the summary also shows the wall time of the whole run);
+the last line is ``TOTAL: N passed, N failed[, N skipped]``. The venvs of the libpass, compat and
+lint stages are built in a background thread while the first stages run.
 ``--stages`` runs a subset, e.g. ``tools/run_tests.py --stages units`` while developing.
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -441,34 +446,96 @@ RUNNERS = {
 }
 
 
+# Stages that run alongside the others (in a child process, on a copy of the staged collection)
+# when more stages are selected: the compat stage mostly waits on simulated miners and networks.
+BACKGROUND_STAGES = ("compat",)
+
+
+@dataclasses.dataclass
+class BackgroundStage:
+    """A stage running in a child ``run_tests.py`` while the other stages run."""
+
+    name: str
+    process: subprocess.Popen
+    log_file: Path
+    result_file: Path
+
+    def result(self) -> StageResult:
+        """Wait for the child, show the end of its log, and return its counts."""
+        print(f"{self.name} ran alongside the other stages; its log: {self.log_file}", flush=True)
+        self.process.wait()
+        lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        print("\n".join(lines[-12:]), flush=True)
+        try:
+            return StageResult(**json.loads(self.result_file.read_text(encoding="utf-8"))[0])
+        except (OSError, ValueError, IndexError, TypeError) as error:
+            return StageResult(self.name, failed=1, note=f"the {self.name} stage left no result ({error}); see {self.log_file}")
+
+
+def start_background_stage(name: str) -> BackgroundStage:
+    """Run stage ``name`` in a child process on its own copy of the staged collection."""
+    root = BUILD / f"{name}-collections"
+    copy = root / STAGED.relative_to(COLLECTION_ROOT)
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(STAGED, copy, symlinks=True)
+    log_file, result_file = BUILD / f"{name}.log", BUILD / f"{name}-result.json"
+    result_file.unlink(missing_ok=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--stages", name, "--collection-root", str(root), "--result-file", str(result_file)]
+    print(f"$ {' '.join(command)} > {log_file}", flush=True)
+    with open(log_file, "w", encoding="utf-8") as output:
+        process = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+    return BackgroundStage(name, process, log_file, result_file)
+
+
+def use_collection_root(root: Path) -> None:
+    """Run the stages on the staged collection under ``root`` (a copy made by ``start_background_stage``)."""
+    global COLLECTION_ROOT, STAGED  # pylint: disable=global-statement
+    STAGED = root / STAGED.relative_to(COLLECTION_ROOT)
+    COLLECTION_ROOT = root
+
+
 def main() -> int:
     """Run the selected stages and print the closing summary."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {', '.join(STAGES)}")
+    parser.add_argument("--collection-root", type=Path, help=argparse.SUPPRESS)  # internal: a background stage's staged copy
+    parser.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)  # internal: where a background stage leaves its counts
     options = parser.parse_args()
     selected = [name.strip() for name in options.stages.split(",") if name.strip()]
     unknown = sorted(set(selected) - set(STAGES))
     if unknown:
         parser.error(f"unknown stage(s): {', '.join(unknown)}")
 
+    began = time.monotonic()
     BUILD.mkdir(exist_ok=True)
-    stage_collection()
+    if options.collection_root:
+        use_collection_root(options.collection_root)
+    else:
+        stage_collection()
+    background = {name: start_background_stage(name) for name in selected if name in BACKGROUND_STAGES and len(selected) > 1}
     venvs = {"libpass": [LIBPASS_VENV], "compat": [spec for spec in [compat_venv_spec()] if spec], "lint": [LINT_VENV]}
-    prepare_venvs([spec for name in selected for spec in venvs.get(name, [])])
+    prepare_venvs([spec for name in selected if name not in background for spec in venvs.get(name, [])])
     results = []
     for name in selected:
         log(f"stage {name}")
+        if name in background:
+            results.append(background[name].result())
+            continue
         result = StageResult(name)
         started = time.monotonic()
         RUNNERS[name](result)
         result.seconds = time.monotonic() - started
         results.append(result)
+    if options.result_file:
+        options.result_file.write_text(json.dumps([dataclasses.asdict(result) for result in results]), encoding="utf-8")
 
     log("summary")
     for result in results:
         note = f"  ({result.note})" if result.note else ""
-        print(f"  {result.name:<12} {result.passed:>5} passed {result.failed:>4} failed {result.skipped:>4} skipped {result.seconds:>7.1f} s{note}")
-    print(f"  {'all stages':<12} {'':>5}        {'':>4}        {'':>4}         {sum(result.seconds for result in results):>7.1f} s", flush=True)
+        alongside = " (alongside)" if result.name in background else ""
+        print(f"  {result.name:<12} {result.passed:>5} passed {result.failed:>4} failed {result.skipped:>4} skipped {result.seconds:>7.1f} s{alongside}{note}")
+    print(f"  {'wall time':<12} {'':>5}        {'':>4}        {'':>4}         {time.monotonic() - began:>7.1f} s (staging included)", flush=True)
     passed = sum(result.passed for result in results)
     failed = sum(result.failed for result in results)
     skipped = sum(result.skipped for result in results)
