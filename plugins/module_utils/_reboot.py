@@ -31,7 +31,7 @@ from typing import Any, Callable, NamedTuple
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import API3_WRITE_COMMANDS, WhatsminerError, write_outcome_unknown
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import RESTART_SLACK_S
 
 #: The API 2 command of each operation (``Api3Adapter`` sends its API 3 command, ``API3_WRITE_COMMANDS``).
@@ -109,9 +109,9 @@ class RebootTask:
             fresh = started <= seconds
         return fresh and (not self.wait_for_hashing or sighting.hashing is True)
 
-    def _read(self) -> Sighting:
+    def _read(self, seconds: float) -> Sighting:
         try:
-            return read_sighting(self.client)
+            return read_within(self.client, seconds, read_sighting)
         except WhatsminerError:
             self._went_down = True
             raise

@@ -1,0 +1,175 @@
+# Copyright: (c) 2026, hashfarm maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""whatsminer_settings against simulated miners of every firmware profile, checked against their true state."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _settings
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_settings
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, connections
+from whatsminer_sim.profiles import REPORTED_SETTINGS  # pylint: disable=import-error
+
+PASSWORD = "farm_42"
+BERLIN = {"timezone": "Europe/Berlin", "timezone_posix": "CET-1CEST,M3.5.0,M10.5.0/3"}
+
+
+def settings_args(miner, **extra):
+    """Module arguments for a simulated miner with the fleet's password and a short wait."""
+    return connection_args(miner, **{"password": PASSWORD, "wait_timeout": 10.0, **extra})
+
+
+def writes_in_log(miner) -> list[str]:
+    """The write commands the miner received (API 2 and API 3 names), in order."""
+    return [entry.command for entry in miner.log if entry.command.startswith("set") or entry.command.startswith(("enable_", "disable_", "adjust_"))
+            or entry.command == "reboot"]
+
+
+@pytest.fixture(name="one_miner")
+def fixture_one_miner(start_fleet):
+    """Start one miner of a profile, with the test password (API 3 factory-password gate on)."""
+
+    def start(profile, **options):
+        return start_fleet(count=1, profiles=profile, password=PASSWORD, **options).miners[0]
+
+    return start
+
+
+#: option -> (module value, true-state fields it sets)
+CASES = {
+    "fast_boot": (True, {"fast_boot": True}),
+    "web_pools": (False, {"web_pools": False}),
+    "temperature_offset": (-12, {"temp_offset": -12}),
+    "fan_poweroff_cool": (True, {"poweroff_cool": True}),
+    "fan_zero_speed": (True, {"fan_zero_speed": True}),
+    "upfreq_speed": (5, {"upfreq_speed": 5}),
+    "led": ("locate", {"led": "manual"}),
+}
+
+
+@pytest.mark.parametrize("option", CASES)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_setting_where_reported_is_idempotent_and_where_not_is_left_alone(one_miner, run_module, profile, option):
+    value, truth = CASES[option]
+    miner = one_miner(profile)
+    before_state = miner.state
+    result = run_module(whatsminer_settings.main, settings_args(miner, **{option: value}), diff=True)
+    assert not result.failed, result.get("msg")
+    if option in REPORTED_SETTINGS[profile]:
+        assert result["changed"] is True and result["updated"] == [option] and result["unverified"] == []
+        assert result["after"] == {option: value}
+        assert result["diff"] == {"before": result["before"], "after": result["after"]}
+        for field, expected in truth.items():
+            assert getattr(miner.state, field) == expected
+        writes = writes_in_log(miner)
+        again = run_module(whatsminer_settings.main, settings_args(miner, **{option: value}))
+        assert again["changed"] is False and again["commands"] == [] and again["before"] == again["after"] == {option: value}
+        assert writes_in_log(miner) == writes
+    else:
+        assert result["changed"] is False and result["unverified"] == [option] and result["commands"] == []
+        assert result["before"] == {option: None}
+        assert any("does not report" in warning for warning in result.warnings)
+        assert writes_in_log(miner) == []
+        for field in truth:
+            assert getattr(miner.state, field) == getattr(before_state, field)
+
+
+@pytest.mark.parametrize("profile", ["1.4.x", "2024"])
+def test_unreported_setting_written_only_when_asked(one_miner, run_module, profile):
+    """update_unverifiable: always writes what the firmware does not report, on every run, and says so."""
+    miner = one_miner(profile)
+    args = settings_args(miner, temperature_offset=-7, update_unverifiable="always", **BERLIN)
+    for _run in range(2):
+        result = run_module(whatsminer_settings.main, args)
+        assert result["changed"] is True and result["unverified"] == ["timezone", "temperature_offset"]
+        assert [command["command"] for command in result["commands"]] == ["set_zone", "set_temp_offset"]
+    state = miner.state
+    assert (state.temp_offset, state.timezone, state.zonename) == (-7, BERLIN["timezone_posix"], "Europe/Berlin")
+
+
+@pytest.mark.parametrize("profile", ["2024", "3.x"])
+def test_hostname_reboots_last_and_is_read_back(one_miner, run_module, profile):
+    miner = one_miner(profile)
+    args = settings_args(miner, hostname="rack1-a01", fast_boot=True)
+    check = run_module(whatsminer_settings.main, args, check_mode=True, diff=True)
+    assert check["changed"] is True and writes_in_log(miner) == []
+    result = run_module(whatsminer_settings.main, args, diff=True)
+    assert not result.failed, result.get("msg")
+    assert result["updated"] == check["updated"] == ["fast_boot", "hostname"]
+    assert result["commands"] == check["commands"]
+    assert result["commands"][-1]["command"] == ("set.system.reboot" if profile == "3.x" else "reboot")
+    assert result["after"] == check["after"] == {"hostname": "rack1-a01", "fast_boot": True}
+    assert result["diff"] == check["diff"]
+    assert result["rebooted"] is True and miner.state.hostname == "rack1-a01"
+    again = run_module(whatsminer_settings.main, args)
+    assert again["changed"] is False and again["commands"] == []
+
+
+def test_api3_everything_in_one_run_then_nothing(one_miner, run_module):
+    miner = one_miner("3.x")
+    args = settings_args(
+        miner, ntp_servers=["ntp1.farm.example", "ntp2.farm.example"], web_pools=False, temperature_offset=-5,
+        fan_poweroff_cool=True, fan_zero_speed=True, upfreq_speed=10, led="locate",
+        led_pattern=[{"color": "green", "period": 800, "duration": 400}], **BERLIN,
+    )
+    check = run_module(whatsminer_settings.main, args, check_mode=True)
+    assert writes_in_log(miner) == []
+    result = run_module(whatsminer_settings.main, args)
+    assert not result.failed, result.get("msg")
+    assert result["updated"] == check["updated"] and result["after"] == check["after"] and result["commands"] == check["commands"]
+    assert result["unverified"] == [] and result["rebooted"] is False
+    state = miner.state
+    assert state.ntp_servers == ["ntp1.farm.example", "ntp2.farm.example"]
+    assert (state.timezone, state.zonename, state.upfreq_speed, state.led_settings["color"]) == (
+        BERLIN["timezone_posix"], "Europe/Berlin", 10, "green")
+    again = run_module(whatsminer_settings.main, args)
+    assert again["changed"] is False, again["updated"]
+
+
+def test_api2_refuses_what_it_cannot_set_before_sending(one_miner, run_module):
+    miner = one_miner("2024")
+    for options in ({"ntp_servers": ["ntp1.farm.example"]}, {"upfreq_speed": 10}):
+        result = run_module(whatsminer_settings.main, settings_args(miner, **options))
+        assert result.failed and "nothing was sent" in result["msg"]
+    assert writes_in_log(miner) == []
+
+
+def test_refused_value_names_the_miner_and_what_was_sent(one_miner, run_module):
+    """A miner refusing a write: the task fails with the commands sent before, nothing claimed."""
+    miner = one_miner("3.x")
+    miner.add_fault(commands=["set.fan.zero_speed"], code=-2) if False else None  # no code faults on API 3: use the write API switch
+    miner.set_state(write_api_enabled=False)
+    result = run_module(whatsminer_settings.main, settings_args(miner, fan_zero_speed=True))
+    assert result.failed and miner.host in result["msg"]
+    assert miner.state.fan_zero_speed is False
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"hostname": "-bad"},
+    {"hostname": "a" * 64},
+    {"temperature_offset": 5},
+    {"temperature_offset": -31},
+    {"upfreq_speed": 11},
+    {"fast_boot": True, "upfreq_speed": 3},
+    {"ntp_servers": ["bad server"]},
+    {"ntp_servers": []},
+    {"timezone_posix": "UTC0"},
+    {"timezone": "Mars/Olympus_Mons"},
+    {"led": "locate", "led_pattern": [{"color": "red", "period": 100, "duration": 200}]},
+])
+def test_bad_input_sends_nothing(start_fleet, run_module, options):
+    miner = start_fleet(count=1, profiles="3.x", password=PASSWORD).miners[0]
+    result = run_module(whatsminer_settings.main, settings_args(miner, **options))
+    assert result.failed
+    assert connections(miner) == 0
+
+
+def test_posix_timezone_from_zoneinfo(tmp_path):
+    zone = tmp_path / "Test" / "Zone"
+    zone.parent.mkdir()
+    zone.write_bytes(b"TZif2" + b"\0" * 40 + b"\nXYZ-3\n")
+    assert _settings.posix_timezone("Test/Zone", (str(tmp_path),)) == "XYZ-3"
+    assert _settings.posix_timezone("../etc/passwd", (str(tmp_path),)) is None
+    assert _settings.posix_timezone("Nope", (str(tmp_path),)) is None
