@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _settings
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_settings
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_settings
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, connections
 from whatsminer_sim.profiles import REPORTED_SETTINGS  # pylint: disable=import-error
 
@@ -172,3 +172,20 @@ def test_posix_timezone_from_zoneinfo(tmp_path):
     assert _settings.posix_timezone("Test/Zone", (str(tmp_path),)) == "XYZ-3"
     assert _settings.posix_timezone("../etc/passwd", (str(tmp_path),)) is None
     assert _settings.posix_timezone("Nope", (str(tmp_path),)) is None
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_facts_settings_subset_uses_the_same_names(one_miner, run_module, profile):
+    """whatsminer_facts gather_subset settings: the module's names, null exactly where the firmware does not report."""
+    miner = one_miner(profile)
+    miner.set_state(hostname="rack2-b07", fast_boot=True, temp_offset=-4)
+    result = run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["settings"]))
+    assert not result.failed, result.get("msg")
+    facts = result["ansible_facts"]["whatsminer_settings"]
+    assert sorted(facts) == sorted(_settings.SETTINGS)
+    expected = {"hostname": "rack2-b07", "fast_boot": True, "temperature_offset": -4, "led": "auto", "upfreq_speed": 0,
+                "web_pools": True, "fan_poweroff_cool": False, "fan_zero_speed": False, "timezone": "Asia/Shanghai"}
+    for name, value in expected.items():
+        assert facts[name] == (value if name in REPORTED_SETTINGS[profile] else None), name
+    assert (facts["timezone_posix"] is not None) == ("timezone" in REPORTED_SETTINGS[profile])
+    assert "settings" not in run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["all"]))["ansible_facts"]["whatsminer_gather_subset"]
