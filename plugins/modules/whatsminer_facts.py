@@ -41,9 +41,9 @@ options:
         and one signed no-op C(set.user.change_passwd) (API 3); it loads the crypto libraries like a
         write does. O(password) is not needed for it.
       - V(settings) (only when named, not part of V(all)) reads the device settings that
-        M(hashfarm.whatsminer.whatsminer_settings) manages, by the same names: API 2 C(get_miner_info)
+        M(hashfarm.whatsminer.whatsminer_settings) manages, by the same names (API 2 C(get_miner_info)
         and C(summary), API 3 C(get.system.setting), C(get.fan.setting), C(get.miner.setting) and
-        C(get.device.info) (section C(system)), one connection each.
+        C(get.device.info) section C(system), one connection each).
     type: list
     elements: str
     default: [all]
@@ -74,7 +74,7 @@ notes:
     when it has a value. An empty C(status.power_limit_set) reports nothing, so C(Power Limit), the
     effective limit, decides as on older firmware. On API 3 an empty C(power-limit-set) means no limit.
   - B(Power mode.) The mode btminer reports in C(summary) (C(Power Mode)) decides; C(status.power_mode)
-    only when the C(summary) does not say (API 3: C(get.miner.setting)).
+    only when the C(summary) does not say (API 3, C(get.miner.setting)).
   - A command the firmware does not know (code 14) or rejects only leaves the facts that need it
     V(null), with a warning. Commands that 1.x firmware is known not to have (C(get_miner_info),
     C(get_error_code)) are not asked for, so their facts are V(null) without a warning.
@@ -369,8 +369,8 @@ ansible_facts:
     whatsminer_settings:
       description:
         - The device settings, named as the options of M(hashfarm.whatsminer.whatsminer_settings). A value
-          is V(null) where the firmware does not report it (1.x firmware: none; 2.0.x and 2024: only
-          V(hostname), V(led) and V(fast_boot); API 3: all).
+          is V(null) where the firmware does not report it (1.x firmware none; 2.0.x and 2024 only
+          V(hostname), V(led) and V(fast_boot); API 3 all).
       returned: O(gather_subset) contains V(settings)
       type: dict
       contains:

@@ -64,7 +64,7 @@ options:
     choices: [auto, locate]
   led_pattern:
     description:
-      - The blink pattern of O(led=locate): one or two steps (API 2 sends one C(set_led) per step,
+      - The blink pattern of O(led=locate), one or two steps (API 2 sends one C(set_led) per step,
         API 3 all in one C(set.system.led)). Default one red step, period 1000 ms, lit 500 ms.
     type: list
     elements: dict
@@ -211,7 +211,7 @@ after:
   type: dict
   sample: {"hostname": "rack1-a01", "timezone": "Europe/Berlin", "timezone_posix": "CET-1CEST,M3.5.0,M10.5.0/3", "fast_boot": false}
 updated:
-  description: The settings written (in check mode: that would be written), in the order sent.
+  description: The settings written (in check mode, those that would be written), in the order sent.
   returned: success
   type: list
   elements: str
