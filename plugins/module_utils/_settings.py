@@ -41,6 +41,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
+    write_outcome_unknown,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import RebootTask
@@ -408,10 +409,18 @@ class SettingsTask:
                               clock=self.clock, sleep=self.sleep)
             task.run()
             self.warnings.extend(task.warnings)
-        elif self.session.api_version == 3:
-            self.session.protocol_client().privileged(command["command"], command["parameters"])
         else:
-            self.session.protocol_client().privileged(command["command"], **command["parameters"])
+            client = self.session.protocol_client()
+            try:
+                if self.session.api_version == 3:
+                    client.privileged(command["command"], command["parameters"])
+                else:
+                    client.privileged(command["command"], **command["parameters"])
+            except WhatsminerError as error:
+                if not write_outcome_unknown(error, command["command"]):
+                    raise
+                # The miner may have run it: the read back decides (a setting it does not report stays unverified).
+                self.warnings.append(f"{self.miner}: the reply to {command['command']} was lost ({error}); the setting was read back instead")
 
     def apply(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
         """Send in order (the reboot after the hostname last), then read back; the settings read back."""

@@ -189,3 +189,14 @@ def test_facts_settings_subset_uses_the_same_names(one_miner, run_module, profil
         assert facts[name] == (value if name in REPORTED_SETTINGS[profile] else None), name
     assert (facts["timezone_posix"] is not None) == ("timezone" in REPORTED_SETTINGS[profile])
     assert "settings" not in run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["all"]))["ansible_facts"]["whatsminer_gather_subset"]
+
+
+@pytest.mark.parametrize("profile, write", [("2024", "enable_btminer_fast_boot"), ("3.x", "set.miner.fastboot")])
+def test_lost_reply_is_decided_by_the_read_back(one_miner, run_module, profile, write):
+    """The miner took the write but its reply was lost: the read back shows it, so the change is reported, with a warning."""
+    miner = one_miner(profile)
+    miner.add_fault(kind="drop", mode="close", commands=[write])
+    result = run_module(whatsminer_settings.main, settings_args(miner, fast_boot=True))
+    assert not result.failed, result.get("msg")
+    assert result["changed"] is True and result["after"] == {"fast_boot": True} and miner.state.fast_boot is True
+    assert any("was lost" in warning for warning in result.warnings)
