@@ -422,8 +422,11 @@ class SettingsTask:
                 # The miner may have run it: the read back decides (a setting it does not report stays unverified).
                 self.warnings.append(f"{self.miner}: the reply to {command['command']} was lost ({error}); the setting was read back instead")
 
-    def apply(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
-        """Send in order (the reboot after the hostname last), then read back; the settings read back."""
+    def apply(self, commands: list[dict[str, Any]], expected: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+        """Send in order (the reboot after the hostname last), then read back until the miner shows ``expected`` (at most wait_timeout).
+
+        Returns whether it did and the last settings read (``None`` when no read back succeeded).
+        """
         try:
             for command in commands:
                 self.send(command)
@@ -431,7 +434,11 @@ class SettingsTask:
             sent = ", ".join(command["command"] for command in self.commands[:-1]) or "nothing"
             raise ModuleFailure(f"{error} Already sent before this failure: {sent}.", changed=len(self.commands) > 1,
                                 commands=self.commands[:-1]) from None
-        return self.read()
+        client, api_version = self.session.protocol_client(), self.session.api_version
+        outcome = poll_until(lambda seconds: read_within(client, seconds, lambda reader: read_settings(reader, api_version)),
+                             lambda seen: all(seen.get(name) == value for name, value in expected.items()), self.wait_timeout,
+                             interval=FIRST_POLL_INTERVAL, backoff=POLL_BACKOFF, max_interval=MAX_POLL_INTERVAL, clock=self.clock, sleep=self.sleep)
+        return outcome.reached, outcome.last_value
 
 
 def _describe(settings: dict[str, Any], names: list[str]) -> str:
@@ -454,13 +461,16 @@ def manage_settings(session: Any, params: dict, check_mode: bool, diff: bool, **
             after["timezone_posix"] = wanted["timezone_posix"]
     commands = planned_commands(to_write, wanted, session.api_version, task.pattern)
     if to_write and not check_mode:
-        seen = task.apply(commands)
-        readable_written = [name for name in to_write if name not in unverified]
-        wrong = [name for name in readable_written if seen.get(name) != wanted[name]]
-        if wrong:
+        expected = {name: after[name] for name in to_write if name not in unverified}
+        if "timezone" in expected:
+            expected["timezone_posix"] = wanted["timezone_posix"]
+        reached, seen = task.apply(commands, expected)
+        if not reached:
+            wrong = [name for name in expected if (seen or {}).get(name) != expected[name]]
             raise ModuleFailure(
-                f"{task.miner} took the write of {', '.join(wrong)} but does not show it: wanted {_describe(wanted, wrong)}, "
-                f"it shows {_describe(seen, wrong)}. Run the task again; if it persists, the firmware may ignore the setting.",
+                f"{task.miner} took the write of {', '.join(wrong)} but did not show it within wait_timeout ({task.wait_timeout:g} s): "
+                f"wanted {_describe(expected, wrong)}, it shows {_describe(seen or {}, wrong)}. Run the task again once the miner has "
+                "applied it; if it persists, the firmware may ignore the setting.",
                 changed=True, commands=task.commands, before={name: before[name] for name in managed},
             )
         after = {name: (seen[name] if seen.get(name) is not None else after.get(name)) for name in SETTINGS}
