@@ -4,10 +4,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _settings
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_settings
+from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, connections
 from whatsminer_sim.profiles import REPORTED_SETTINGS  # pylint: disable=import-error
 
@@ -200,3 +204,39 @@ def test_lost_reply_is_decided_by_the_read_back(one_miner, run_module, profile, 
     assert not result.failed, result.get("msg")
     assert result["changed"] is True and result["after"] == {"fast_boot": True} and miner.state.fast_boot is True
     assert any("was lost" in warning for warning in result.warnings)
+
+
+class IgnoringMiner:
+    """An API 2 miner that accepts every write and keeps showing fast boot off (firmware ignoring the setting)."""
+
+    host, port, api_version, accept_truncated = "192.0.2.7", 4028, 2, False
+
+    def __init__(self):
+        self.sent = []
+
+    def protocol_client(self):
+        return self
+
+    def time_limit(self, seconds):
+        del seconds
+        return contextlib.nullcontext()
+
+    def read(self, command):
+        if command == "get_miner_info":
+            return {"Msg": {"hostname": "WhatsMiner", "ledstat": "auto"}}
+        return {"SUMMARY": [{"Btminer Fast Boot": "disable"}]}
+
+    def privileged(self, command, **params):
+        self.sent.append(command)
+        return {"Code": 131}
+
+
+def test_a_write_the_miner_does_not_show_fails_changed_after_the_bounded_wait():
+    clock = FakeClock()
+    miner = IgnoringMiner()
+    with pytest.raises(ModuleFailure) as failure:
+        _settings.manage_settings(miner, {"fast_boot": True, "wait_timeout": 20.0}, False, False, clock=clock, sleep=clock.sleep)
+    assert miner.sent == ["enable_btminer_fast_boot"]
+    assert failure.value.details["changed"] is True
+    assert "did not show it within wait_timeout (20 s)" in failure.value.message and "192.0.2.7" in failure.value.message
+    assert 0 < clock() - 1000.0 <= 20.0
