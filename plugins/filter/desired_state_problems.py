@@ -12,7 +12,8 @@ short_description: What is wrong with a miner's desired state, by the modules' o
 description:
   - Checks the variables of the role C(hashfarm.whatsminer.whatsminer) for one miner with the
     validation of the modules themselves (the connection options of every module,
-    M(hashfarm.whatsminer.whatsminer_pools) and M(hashfarm.whatsminer.whatsminer_power)), so that
+    M(hashfarm.whatsminer.whatsminer_pools), M(hashfarm.whatsminer.whatsminer_power) and
+    M(hashfarm.whatsminer.whatsminer_settings)), so that
     the role's pre-check and C(hashfarm.whatsminer.validate) reject exactly what the modules would
     reject, before any miner is contacted. Contacts no miner and imports no crypto library.
   - Returns one message per problem, naming the variable (and the pool slot and field) and what is
@@ -26,7 +27,11 @@ options:
         C(whatsminer_api_version), C(whatsminer_api3_port), C(whatsminer_api3_account),
         C(whatsminer_pools), C(whatsminer_pool_update_password), C(whatsminer_mining),
         C(whatsminer_power_mode), C(whatsminer_power_limit_w), C(whatsminer_power_wait_timeout),
-        C(whatsminer_batch_pause_s)).
+        C(whatsminer_batch_pause_s)), and the device settings of M(hashfarm.whatsminer.whatsminer_settings)
+        (C(whatsminer_hostname), C(whatsminer_timezone), C(whatsminer_timezone_posix), C(whatsminer_ntp_servers),
+        C(whatsminer_led), C(whatsminer_led_pattern), C(whatsminer_fast_boot), C(whatsminer_web_pools),
+        C(whatsminer_temperature_offset), C(whatsminer_fan_poweroff_cool), C(whatsminer_fan_zero_speed),
+        C(whatsminer_upfreq_speed), C(whatsminer_settings_update_unverifiable), C(whatsminer_settings_wait_timeout)).
       - A variable that is left out or V(null) is not checked (the modules' default applies); an
         empty C(whatsminer_pools) means the pools are not managed.
     type: dict
@@ -56,7 +61,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _pools, _power
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _pools, _power, _settings
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
     ModuleFailure,
     connection_argument_spec,
@@ -81,6 +86,8 @@ POWER_OPTIONS = {
     "whatsminer_power_limit_w": "power_limit",
     "whatsminer_power_wait_timeout": "wait_timeout",
 }
+SETTINGS_OPTIONS = {f"whatsminer_{option}": option for option in _settings.OPTIONS + ("timezone_posix", "led_pattern")}
+SETTINGS_OPTIONS.update({"whatsminer_settings_update_unverifiable": "update_unverifiable", "whatsminer_settings_wait_timeout": "wait_timeout"})
 # Options whose values are secrets or may hold them (a pool URL with user:password@): never quoted.
 SECRET_OPTIONS = frozenset({"password", "pools"})
 SECRET_SHAPES = {
@@ -160,6 +167,19 @@ def _power_problems(variables: dict) -> list[str]:
     return problems
 
 
+def _settings_problems(variables: dict) -> list[str]:
+    """The device settings (whatsminer_settings), checked by the module's own rules (settings_problems)."""
+    params, problems = _typed(_settings.ARGUMENT_SPEC, variables, SETTINGS_OPTIONS)
+    options = {option: variable for variable, option in SETTINGS_OPTIONS.items()}
+    for problem in _settings.settings_problems(params):
+        option = next((name for name in sorted(options, key=len, reverse=True) if problem.startswith(name)), None)
+        problems.append(_named(options[option], option, problem) if option else f"whatsminer settings: {problem}")
+    wait_timeout = params.get("wait_timeout")
+    if wait_timeout is not None and not 0 < wait_timeout <= _settings.MAX_WAIT_TIMEOUT:
+        problems.append(f"whatsminer_settings_wait_timeout must be more than 0 and at most {_settings.MAX_WAIT_TIMEOUT:g} seconds, got {wait_timeout:g}")
+    return problems
+
+
 def _role_problems(variables: dict) -> list[str]:
     """The role's own variables, which no module takes."""
     pause = variables.get("whatsminer_batch_pause_s")
@@ -172,7 +192,8 @@ def desired_state_problems(variables: Any) -> list[str]:
     """Every problem of one miner's role variables, by the modules' own validation; never quotes a secret."""
     if not isinstance(variables, dict):
         raise AnsibleFilterError(f"desired_state_problems expects a dictionary of the role's variables, got {type(variables).__name__}")
-    return _connection_problems(variables) + _pools_problems(variables) + _power_problems(variables) + _role_problems(variables)
+    return (_connection_problems(variables) + _pools_problems(variables) + _power_problems(variables) + _settings_problems(variables)
+            + _role_problems(variables))
 
 
 class FilterModule:

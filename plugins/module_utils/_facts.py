@@ -23,11 +23,12 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS as BTMINER_READS
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._settings import SETTINGS as SETTING_NAMES, read_settings
 
 SUBSETS = ("device", "status", "pools", "boards", "errors")
 #: Subsets gathered only when named (not by ``all``): the factory-password audit authenticates,
 #: which costs an API token (API 2) or a signed request (API 3) and loads the crypto libraries.
-OPT_IN_SUBSETS = ("factory_password",)
+OPT_IN_SUBSETS = ("factory_password", "settings")
 FACT_NAMES = {subset: f"whatsminer_{subset}" for subset in SUBSETS + OPT_IN_SUBSETS}
 
 # Commands answered by btminer itself (cgminer-derived); an API 2 miner joins them on one
@@ -39,6 +40,7 @@ JOINABLE_COMMANDS = {
     "boards": ("devs",),
     "errors": (),
     "factory_password": (),
+    "settings": (),
 }
 # Commands answered by the API daemon; each needs a connection of its own.
 SEPARATE_COMMANDS = {
@@ -48,6 +50,7 @@ SEPARATE_COMMANDS = {
     "boards": (),
     "errors": ("get_error_code",),
     "factory_password": (),
+    "settings": (),
 }
 # Commands that 1.x firmware (API "whatsminer v1.x") does not have: not asked, no warning.
 NOT_IN_API_1 = frozenset({"get_miner_info", "get_error_code"})
@@ -209,6 +212,14 @@ class FactGatherer:
             if api == 2:
                 self.warnings.append(f"{self._miner()}: the write API is switched off, so whether the factory password works is unknown")
         return {"accepted": accepted, "account": "admin" if api == 2 else self.account, "api_version": api}
+
+    def _settings(self) -> dict:
+        """The device settings by the names of whatsminer_settings, ``None`` where the firmware reports none (its own reads)."""
+        try:
+            return read_settings(self.client.protocol_client(), self.client.api_version)
+        except WhatsminerError as error:
+            self.warnings.append(f"{self._miner()}: the settings could not be read: {error}")
+            return dict.fromkeys(SETTING_NAMES)
 
     def _errors(self) -> list[dict]:
         errors = miner_state.error_facts(error_code=self.replies.get("get_error_code"), summary=self.replies.get("summary"))

@@ -40,6 +40,10 @@ options:
         API token of the 32 per controller address and 30 minutes (API 2), or one or two salt reads
         and one signed no-op C(set.user.change_passwd) (API 3); it loads the crypto libraries like a
         write does. O(password) is not needed for it.
+      - V(settings) (only when named, not part of V(all)) reads the device settings that
+        M(hashfarm.whatsminer.whatsminer_settings) manages, by the same names (API 2 C(get_miner_info)
+        and C(summary), API 3 C(get.system.setting), C(get.fan.setting), C(get.miner.setting) and
+        C(get.device.info) section C(system), one connection each).
     type: list
     elements: str
     default: [all]
@@ -362,6 +366,53 @@ ansible_facts:
           description: The API the miner was checked with.
           type: int
           sample: 2
+    whatsminer_settings:
+      description:
+        - The device settings, named as the options of M(hashfarm.whatsminer.whatsminer_settings). A value
+          is V(null) where the firmware does not report it (1.x firmware none; 2.0.x and 2024 only
+          V(hostname), V(led) and V(fast_boot); API 3 all).
+      returned: O(gather_subset) contains V(settings)
+      type: dict
+      contains:
+        hostname:
+          description: The hostname.
+          type: str
+          sample: WhatsMiner
+        timezone:
+          description: The time zone name.
+          type: str
+          sample: Asia/Shanghai
+        timezone_posix:
+          description: The POSIX TZ text of the time zone.
+          type: str
+          sample: CST-8
+        ntp_servers:
+          description: The NTP servers.
+          type: list
+          elements: str
+          sample: ["0.cn.pool.ntp.org", "0.pool.ntp.org"]
+        led:
+          description: V(auto) or V(locate) (any manual pattern).
+          type: str
+          sample: auto
+        fast_boot:
+          description: Whether fast boot is on.
+          type: bool
+        web_pools:
+          description: Whether pools may be edited in the web interface.
+          type: bool
+        temperature_offset:
+          description: Fan-control temperature offset in degrees.
+          type: int
+        fan_poweroff_cool:
+          description: Whether the fans keep cooling after mining stops.
+          type: bool
+        fan_zero_speed:
+          description: Whether the fans may stop at low temperature.
+          type: bool
+        upfreq_speed:
+          description: The ramp-up speed (0 normal to 10 fastest).
+          type: int
 """
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module

@@ -358,6 +358,8 @@ class SimMiner:
         state.boot_time = state.btminer_start_time = time.time() + seconds
         if state.pending_hostname:
             state.hostname, state.pending_hostname = state.pending_hostname, None
+        if not state.service_enabled:  # set.miner.service disable: btminer does not start at boot
+            state.mining, state.mineroff_reason = False, "service disabled"
         self.tokens.clear()
         self._generation["reboot"] += 1
         generation = self._generation["reboot"]

@@ -211,6 +211,22 @@ PROFILES: dict[str, FirmwareProfile] = {
     ),
 }
 
+#: The device settings (issue 17) each generation reports in a read, by the names of the
+#: whatsminer_settings module; the others it takes (API 2 writes on 1.4.x..2024, API 3 writes on
+#: 3.x) but never shows (reference whatsminer-api-settings.md section 1). 1.4.x has no
+#: ``get_miner_info`` and no ``Btminer Fast Boot`` in its summary; API 2 reports no time zone, web
+#: pools, fan or upfreq setting; API 3 reports them all (``get.system.setting``,
+#: ``get.fan.setting``, ``get.miner.setting``, ``get.device.info``).
+REPORTED_SETTINGS: dict[str, frozenset[str]] = {
+    "1.4.x": frozenset(),
+    "2.0.x": frozenset({"hostname", "led", "fast_boot"}),
+    "2024": frozenset({"hostname", "led", "fast_boot"}),
+    "3.x": frozenset({
+        "hostname", "timezone", "ntp_servers", "led", "fast_boot", "web_pools", "temperature_offset",
+        "fan_poweroff_cool", "fan_zero_speed", "upfreq_speed",
+    }),
+}
+
 #: The order ``mixed`` cycles through: the API 2 generations. ``3.x`` stays out on purpose: a 3.x
 #: miner needs its API 3 password (``--v3-password``) as well, and the benchmark's documented
 #: numbers (docs/performance.md) are for the API 2 mix. Fleets with current firmware ask for it:

@@ -16,6 +16,8 @@ LED_MODES = ("auto", "manual")
 POOL_SLOTS = 3
 SALT_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 FACTORY_HOSTNAME = "WhatsMiner"
+#: NTP servers of a factory-fresh API 3 miner (the real capture's ``get.system.setting``).
+FACTORY_NTP_SERVERS = ("0.cn.pool.ntp.org", "0.openwrt.pool.ntp.org", "0.asia.pool.ntp.org", "0.pool.ntp.org")
 FACTORY_PASSWORD = "admin"
 #: API 3 accounts (reference section 7.2); only ``super`` may write by default.
 V3_ACCOUNTS = ("super", "user1", "user2", "user3")
@@ -96,6 +98,9 @@ class MinerState:
     timezone: str = "CST-8"
     zonename: str = "Asia/Shanghai"
     log_target: dict[str, str] = field(default_factory=dict)
+    ntp_servers: list[str] = field(default_factory=lambda: list(FACTORY_NTP_SERVERS))
+    #: ``set.miner.service enable|disable``: whether btminer starts at boot (an inference, see the README).
+    service_enabled: bool = True
     boot_time: float = 0.0
     btminer_start_time: float = 0.0
     v3_passwords: dict[str, str] = field(default_factory=lambda: factory_v3_passwords(FACTORY_V3_PASSWORD))
@@ -291,6 +296,8 @@ def factory_defaults(state: MinerState) -> dict[str, Any]:
         "timezone": "CST-8",
         "zonename": "Asia/Shanghai",
         "log_target": {},
+        "ntp_servers": list(FACTORY_NTP_SERVERS),
+        "service_enabled": True,
         "mining": True,
         "mineroff_reason": "",
         "mineroff_time": "",

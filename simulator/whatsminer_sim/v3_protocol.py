@@ -52,8 +52,12 @@ from .state import V3_ACCOUNTS, PoolSlot, is_factory_v3_password
 from .v3_replies import (
     DEVICE_INFO_SECTIONS,
     MINER_STATUS_SECTIONS,
+    LOG_CHUNK_BYTES,
     device_info,
     envelope,
+    fan_setting,
+    log_archive,
+    miner_history,
     miner_setting,
     miner_status,
     system_setting,
@@ -86,11 +90,15 @@ MAX_FRAME_BYTES = 65536
 #: Connections served at once; more are closed at once (the vendor documents 10 clients).
 MAX_CLIENTS = 10
 
-READ_COMMANDS = frozenset({"get.device.info", "get.miner.status", "get.miner.setting", "get.system.setting"})
+READ_COMMANDS = frozenset({
+    "get.device.info", "get.miner.status", "get.miner.setting", "get.system.setting", "get.fan.setting",
+    "get.miner.history", "get.log.download",
+})
 WRITE_COMMANDS = frozenset({
     "set.miner.pools", "set.miner.power_limit", "set.miner.power_mode", "set.miner.service",
     "set.system.reboot", "set.system.led", "set.system.hostname", "set.miner.fastboot", "set.system.webpools",
-    "set.user.change_passwd", "set.system.update_firmware",
+    "set.user.change_passwd", "set.system.update_firmware", "set.system.timezone", "set.system.ntp_server", "set.fan.temp_offset",
+    "set.fan.poweroff_cool", "set.fan.zero_speed", "set.miner.upfreq_speed",
 })
 #: Write commands whose ``param`` is AES encrypted (section 7.2).
 ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
@@ -101,6 +109,16 @@ HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 POWER_LIMIT_RANGE = (0, 99999)
 #: ``set.miner.power_limit`` value that removes the limit (as ``adjust_power_limit`` on API 2).
 NO_POWER_LIMIT = 99999
+#: ``set.miner.service`` actions; ``enable``/``disable`` decide whether btminer starts at boot (an inference).
+SERVICE_ACTIONS = ("start", "stop", "restart", "enable", "disable")
+#: Ranges of the numeric settings (reference whatsminer-api-settings.md sections 2.6 and 2.8).
+TEMP_OFFSET_RANGE = (-30, 0)
+UPFREQ_SPEED_RANGE = (0, 10)
+#: A time zone (POSIX TZ string such as ``CET-1CEST,M3.5.0,M10.5.0/3``, zone name): printable ASCII without spaces.
+TIMEZONE_PATTERN = re.compile(r"^[!-~]{1,64}$")
+#: One NTP server: printable ASCII without spaces or commas (the write joins the list with commas).
+NTP_SERVER_PATTERN = re.compile(r"^[!-+\--~]{1,64}$")
+MAX_NTP_SERVERS = 8
 
 
 # --- derivations (section 7.2) -------------------------------------------------------------
@@ -171,6 +189,8 @@ class Outcome:
     garbage: bytes | None = None
     #: The reply is ``ready`` for a firmware image that follows on the same connection (``firmware.py``).
     upload: bool = False
+    #: Bytes sent right after the reply frame (``get.log.download``'s archive, in frames).
+    trailer: bytes = b""
 
 
 def _invalid(detail: str = "") -> CommandError:
@@ -216,6 +236,12 @@ class RequestHandler:
             "set.system.webpools": lambda param, key: self._switch(param, "web_pools"),
             CHANGE_PASSWORD: lambda param, key: self._change_password(param),
             firmware.API3_COMMAND: lambda param, key: self._update_firmware(),
+            "set.system.timezone": lambda param, key: self._set_timezone(param),
+            "set.system.ntp_server": lambda param, key: self._set_ntp_servers(param),
+            "set.fan.temp_offset": lambda param, key: self._set_number(param, "temp_offset", TEMP_OFFSET_RANGE, "temperature offset"),
+            "set.fan.poweroff_cool": lambda param, key: self._set_flag(param, "poweroff_cool"),
+            "set.fan.zero_speed": lambda param, key: self._set_flag(param, "fan_zero_speed"),
+            "set.miner.upfreq_speed": lambda param, key: self._set_number(param, "upfreq_speed", UPFREQ_SPEED_RANGE, "upfreq speed"),
         }
         if set(self._writes) != WRITE_COMMANDS:
             raise RuntimeError("API 3 write table and WRITE_COMMANDS disagree")
@@ -278,6 +304,18 @@ class RequestHandler:
             return self._ok(command, miner_status(ctx, list(dict.fromkeys(sections))))
         if command == "get.miner.setting":
             return self._ok(command, miner_setting(ctx))
+        if command == "get.fan.setting":
+            return self._ok(command, fan_setting(ctx))
+        if command == "get.miner.history":
+            start, stop = _history_span(decode_object_param(param), ctx.when)
+            return self._ok(command, miner_history(ctx, start, stop))
+        if command == "get.log.download":
+            archive = log_archive(ctx)
+            frames = b"".join(
+                LENGTH_PREFIX.pack(len(archive[offset:offset + LOG_CHUNK_BYTES])) + archive[offset:offset + LOG_CHUNK_BYTES]
+                for offset in range(0, len(archive), LOG_CHUNK_BYTES)
+            )
+            return self._ok(command, {"logsize": len(archive)}, trailer=frames)
         return self._ok(command, system_setting(ctx))
 
     def _btminer_down(self, command: str) -> Outcome:
@@ -371,8 +409,10 @@ class RequestHandler:
 
     def _set_service(self, param: Any, key: bytes) -> bool:
         del key
-        action = _choice(self._require(param), ("start", "stop", "restart"), "service action")
-        if action == "stop":
+        action = _choice(self._require(param), SERVICE_ACTIONS, "service action")
+        if action in ("enable", "disable"):
+            self.miner.live_state.apply({"service_enabled": action == "enable"})
+        elif action == "stop":
             self.miner.live_state.apply({
                 "mining": False, "mineroff_reason": "by whatsminer api", "mineroff_time": time.strftime("%Y-%m-%d %H:%M:%S"),
             })
@@ -439,10 +479,56 @@ class RequestHandler:
         self.miner.live_state.apply({"v3_passwords": passwords})
         return False
 
+    def _set_timezone(self, param: Any) -> bool:
+        """``set.system.timezone`` ``{"timezone": "CST-8", "zonename": "Asia/Shanghai"}``: stored at once (shown by ``get.system.setting``)."""
+        param = self._require(param)
+        values = [param.get(name) if isinstance(param, dict) else None for name in ("timezone", "zonename")]
+        if not all(isinstance(value, str) and TIMEZONE_PATTERN.match(value) for value in values):
+            raise _invalid('param must be {"timezone": "<POSIX TZ>", "zonename": "<zone name>"}')
+        self.miner.live_state.apply({"timezone": values[0], "zonename": values[1]})
+        return False
+
+    def _set_ntp_servers(self, param: Any) -> bool:
+        """``set.system.ntp_server``: one comma-separated string (the read side returns a list)."""
+        param = self._require(param)
+        servers = param.split(",") if isinstance(param, str) else None
+        if not servers or len(servers) > MAX_NTP_SERVERS or not all(NTP_SERVER_PATTERN.match(server) for server in servers):
+            raise _invalid(f'param must be "server1,server2,..." (1-{MAX_NTP_SERVERS} names without spaces)')
+        self.miner.live_state.apply({"ntp_servers": servers})
+        return False
+
+    def _set_number(self, param: Any, state_field: str, bounds: tuple[int, int], what: str) -> bool:
+        self.miner.live_state.apply({state_field: _int_value(self._require(param), *bounds, what=what)})
+        return False
+
+    def _set_flag(self, param: Any, state_field: str) -> bool:
+        """A fan switch: 1 or 0, as number or string (the vendor text is cut off; the read side gives 1/0)."""
+        self.miner.live_state.apply({state_field: _int_value(self._require(param), 0, 1, "param") == 1})
+        return False
+
     def _switch(self, param: Any, state_field: str) -> bool:
         value = _choice(self._require(param), ("enable", "disable"), "param")
         self.miner.live_state.apply({state_field: value == "enable"})
         return False
+
+
+def _history_span(param: Any, now: int) -> tuple[float, float]:
+    """``get.miner.history``'s ``{"start", "stop"}`` (pyasic) or ``{"begin", "end"}`` (matroskin), unix seconds as numbers or strings.
+
+    No param means the last 24 hours; a span longer than 24 hours is cut to its last 24 hours.
+    """
+    if param in (None, ""):
+        return float(now - 86400), float(now)
+    if not isinstance(param, dict):
+        raise _invalid('param must be {"start": <unix seconds>, "stop": <unix seconds>}')
+    first, last = (param.get("start", param.get("begin")), param.get("stop", param.get("end")))
+    try:
+        start, stop = float(first), float(last if last is not None else now)
+    except (TypeError, ValueError) as error:
+        raise _invalid("start and stop must be unix seconds") from error
+    if stop < start:
+        raise _invalid("stop must not be before start")
+    return start, stop
 
 
 # --- connections ---------------------------------------------------------------------------
@@ -486,7 +572,7 @@ async def _deliver(writer: asyncio.StreamWriter, outcome: Outcome) -> str | None
     elif outcome.reply is None:
         data = b""
     else:
-        data = encode_frame(outcome.reply)
+        data = encode_frame(outcome.reply) + outcome.trailer
     dropped = await send_with_faults(writer, data, outcome.plan)
     if dropped:
         return dropped

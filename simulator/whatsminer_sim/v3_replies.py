@@ -19,6 +19,9 @@ Decisions where the sources say nothing (documented in the README):
 
 from __future__ import annotations
 
+import gzip
+import io
+import tarfile
 from typing import Any, Sequence
 
 from .replies import ReplyContext, configured_pool_slots
@@ -40,7 +43,11 @@ ERROR_REASONS = {
     203: "Power protecting",
 }
 UNKNOWN_ERROR_REASON = "Unknown error"
-NTP_SERVERS = ["0.cn.pool.ntp.org", "0.openwrt.pool.ntp.org", "0.asia.pool.ntp.org", "0.pool.ntp.org"]
+#: ``get.miner.history``: seconds between two records and the longest span one request returns (24 h).
+HISTORY_STEP_S = 300
+HISTORY_MAX_SPAN_S = 86400
+#: ``get.log.download``: the archive follows the reply in frames of at most this many bytes.
+LOG_CHUNK_BYTES = 10240
 PSU_VOLTAGE_IN = 230.0
 
 
@@ -215,8 +222,51 @@ def system_setting(ctx: ReplyContext) -> dict[str, Any]:
     state = ctx.state
     return {
         "web-pool": 1 if state.web_pools else 0, "timezone": state.timezone, "zonename": state.zonename,
-        "hostname": state.hostname, "time-randomized": {"start": 0, "stop": 0}, "ntp-server": list(NTP_SERVERS),
+        "hostname": state.hostname, "time-randomized": {"start": 0, "stop": 0}, "ntp-server": list(state.ntp_servers),
     }
+
+
+def fan_setting(ctx: ReplyContext) -> dict[str, Any]:
+    """Msg of ``get.fan.setting`` (the vendor example's names; numbers, flags as 1/0)."""
+    state = ctx.state
+    return {
+        "fan-poweroff-cool": 1 if state.poweroff_cool else 0,
+        "fan-zero-speed": 1 if state.fan_zero_speed else 0,
+        "fan-temp-offset": state.temp_offset,
+    }
+
+
+def miner_history(ctx: ReplyContext, start: float, stop: float) -> dict[str, Any]:
+    """Msg of ``get.miner.history``: ``{"Data": "<ts>,<TH/s>,<W> <ts>,<TH/s>,<W> ..."}`` (the shape pyasic parses).
+
+    One record every HISTORY_STEP_S seconds of ``start..stop``, clamped to the miner's uptime, the
+    present and the last HISTORY_MAX_SPAN_S seconds of the span; the columns are an inference
+    (no source names them): hashrate now in TH/s and power now in W, while the miner hashed.
+    """
+    tel = ctx.telemetry
+    boot = ctx.when - tel.uptime_s
+    stop = min(stop, ctx.when)
+    start = max(start, boot, stop - HISTORY_MAX_SPAN_S)
+    first = int(start // HISTORY_STEP_S + (1 if start % HISTORY_STEP_S else 0)) * HISTORY_STEP_S
+    records = [
+        f"{stamp},{terahash(tel.total_mhs('15m')) if tel.hashing else 0.0},{tel.power_w}"
+        for stamp in range(first, int(stop) + 1, HISTORY_STEP_S)
+    ]
+    return {"Data": " ".join(records)}
+
+
+def log_archive(ctx: ReplyContext) -> bytes:
+    """The ``.tgz`` of ``get.log.download``: one small ``miner.log`` (deterministic bytes for a given state)."""
+    state = ctx.state
+    lines = [f"{error.time} error code {error.code}" for error in state.error_codes]
+    lines.append(f"btminer {ctx.profile.fw_version} on {state.model} {state.serial}, mining={'yes' if state.mining else 'no'}")
+    text = ("\n".join(lines) + "\n").encode("utf-8")
+    member = tarfile.TarInfo("miner.log")
+    member.size, member.mtime = len(text), 0
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed, tarfile.open(fileobj=compressed, mode="w") as archive:
+        archive.addfile(member, io.BytesIO(text))
+    return buffer.getvalue()
 
 
 def envelope(code: int, msg: Any, when: int, command: str) -> dict[str, Any]:

@@ -42,9 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability_com
 from reliability import Checks, ControlApi, print_table, read_records, task_results, traceback_in, warning_texts  # noqa: E402
 from whatsminer_sim.firmware import make_test_image  # noqa: E402  # pylint: disable=import-error
 
-FACTS, POOLS, POWER, FIRMWARE = "whatsminer_facts", "whatsminer_pools", "whatsminer_power", "whatsminer_firmware"
-MODULES = (FACTS, POOLS, POWER)
-WRITERS = (POOLS, POWER)
+FACTS, POOLS, POWER, SETTINGS = "whatsminer_facts", "whatsminer_pools", "whatsminer_power", "whatsminer_settings"
+FIRMWARE = "whatsminer_firmware"
+MODULES = (FACTS, POOLS, POWER, SETTINGS)
+WRITERS = (POOLS, POWER, SETTINGS)
 #: The columns of the matrix: MODULES against every fault, and whatsminer_firmware against the faults of its upload.
 MATRIX_MODULES = MODULES + (FIRMWARE,)
 PATHS = ("auto", "module")
@@ -52,6 +53,8 @@ PASSWORD = "cells_1"
 #: What the writing modules ask for (a change on every miner of the fleet).
 DESIRED_POOLS = [["stratum+tcp://reliability.example.com:3333", "cells.worker"]]
 DESIRED_POWER = {"power_mode": "low", "power_limit_w": 3000}
+#: What whatsminer_settings asks for: a setting both generations of the matrix report (2024: summary, 3.x: get.miner.setting).
+DESIRED_SETTINGS = {"fast_boot": True}
 #: Per-cell connection and wait options (seconds): short, so that every timeout stays short.
 TIMEOUT, RETRIES, WAIT_TIMEOUT, VERIFY_TIMEOUT = 1.0, 1, 5.0, 2.0
 #: A btminer restart that outlasts the wait (restart cells).
@@ -130,7 +133,8 @@ def code_fault(code: int, words: str, facts_words: str) -> Fault:
     return Fault(
         f"error code {code}",
         {FACTS: Setup(faults=(rule("code", ["status"], code=code),)), **for_writers(Setup(faults=(rule("code", ["privileged"], code=code),)))},
-        {FACTS: Expected("ok+warning", facts_words), POOLS: Expected("failed", words), POWER: Expected("failed", words)},
+        {FACTS: Expected("ok+warning", facts_words), POOLS: Expected("failed", words), POWER: Expected("failed", words),
+         SETTINGS: Expected("failed", words)},
     )
 
 
@@ -141,7 +145,8 @@ def all_fail(words: str) -> dict[str, Expected]:
 
 def writers_recover() -> dict[str, Expected]:
     """The writers verify a lost reply by reading back: changed, with a warning."""
-    return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost")}
+    return {POOLS: Expected("changed+warning", "reply to update_pools was lost"), POWER: Expected("changed+warning", "was lost"),
+            SETTINGS: Expected("changed+warning", "was lost")}
 
 
 #: A btminer restart that outlasts the run (facts) or the module's wait (writers).
@@ -149,11 +154,16 @@ RESTART_SETUPS = {
     FACTS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True),
     POOLS: Setup(config={"restart_seconds": LONG_RESTART_S, "pools_apply_restart": True}, options={"verify_timeout": SHORT_WAIT_S}),
     POWER: Setup(config={"restart_seconds": LONG_RESTART_S}, options={"wait_timeout": SHORT_WAIT_S}),
+    # whatsminer_settings writes no restarting setting here: the restart is in progress when it starts (its first read waits).
+    SETTINGS: Setup(config={"restart_seconds": FACTS_RESTART_S}, restart_btminer=True, options={"wait_timeout": SHORT_WAIT_S}),
 }
 RESTART_EXPECTED = {
     FACTS: Expected("ok+warning", "btminer is restarting"), POOLS: Expected("failed", "did not show the pools that were sent"),
     POWER: Expected("failed", "did not show the wanted state within wait_timeout (1 s)"),
+    SETTINGS: Expected("failed", "btminer did not answer within wait_timeout (1 s)"),
 }
+#: API 3 reports the settings without btminer (get.miner.setting, get.system.setting, get.fan.setting): a restart does not hold it up.
+RESTART_EXPECTED_V3 = {**RESTART_EXPECTED, SETTINGS: Expected("changed")}
 
 QUIRKS_IN_EVERY_REPLY = ("trailing_nul", "trailing_comma", "newline", "missing_comma", "error_code_list", "leading_comma")
 READ_DELAY_S = 1.5  # more than TIMEOUT
@@ -164,20 +174,19 @@ FAULTS: tuple[Fault, ...] = (
     Fault("read timeout (reads)", for_all(Setup(faults=(rule("delay", ["read"], seconds=READ_DELAY_S),))), all_fail("no reply within 1 s")),
     Fault("read timeout (write)", for_writers(Setup(faults=(rule("delay", ["privileged"], seconds=READ_DELAY_S),))), writers_recover()),
     Fault("read timeout (get_token)", for_writers(Setup(faults=(rule("delay", ["get_token"], seconds=READ_DELAY_S),))),
-          {POOLS: Expected("failed", "command 'get_token': no reply within 1 s"), POWER: Expected("failed", "command 'get_token': no reply within 1 s")}),
+          dict.fromkeys(WRITERS, Expected("failed", "command 'get_token': no reply within 1 s"))),
     Fault("reset mid-reply (reads)", for_all(Setup(faults=(rule("drop", ["read"], mode="reset"),))), all_fail("connection broke after")),
     Fault("reset mid-reply (write)", for_writers(Setup(faults=(rule("drop", ["privileged"], mode="reset"),))), writers_recover()),
     Fault("closed mid-reply (reads)", for_all(Setup(faults=(rule("drop", ["read"], mode="close"),))),
-          {FACTS: Expected("ok+warning", "was cut off"), POOLS: Expected("failed", "was cut off"), POWER: Expected("failed", "was cut off")}),
+          {FACTS: Expected("ok+warning", "was cut off"), **dict.fromkeys(WRITERS, Expected("failed", "was cut off"))}),
     Fault("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", ["privileged"], mode="close"),))), writers_recover()),
     Fault("garbage bytes (reads)", for_all(Setup(faults=(rule("garbage", ["read"]),))),
-          {FACTS: Expected("failed", "answered none of the commands"), POOLS: Expected("failed", "not valid JSON"),
-           POWER: Expected("failed", "not valid JSON")}),
+          {FACTS: Expected("failed", "answered none of the commands"), **dict.fromkeys(WRITERS, Expected("failed", "not valid JSON"))}),
     Fault("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", ["privileged"]),))), writers_recover()),
     *(Fault(f"quirk {quirk}", for_all(Setup(faults=(rule("quirk", quirk=quirk),))),
-            {FACTS: Expected("ok"), POOLS: Expected("changed"), POWER: Expected("changed")}) for quirk in QUIRKS_IN_EVERY_REPLY),
+            {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("changed"))}) for quirk in QUIRKS_IN_EVERY_REPLY),
     Fault("quirk truncated", for_all(Setup(faults=(rule("quirk", quirk="truncated"),))),
-          {FACTS: Expected("ok+warning", "was cut off"), POOLS: Expected("failed", "was cut off"), POWER: Expected("failed", "was cut off")}),
+          {FACTS: Expected("ok+warning", "was cut off"), **dict.fromkeys(WRITERS, Expected("failed", "was cut off"))}),
     code_fault(14, "code 14", "does not know 'status'"),
     code_fault(23, "password given to the module is wrong", "code 23"),
     code_fault(45, "write API is disabled", "write API is disabled"),
@@ -185,15 +194,15 @@ FAULTS: tuple[Fault, ...] = (
     Fault("code 135, token expired mid-task",
           {FACTS: Setup(faults=(rule("code", ["privileged"], code=135),)),
            POOLS: Setup(faults=(rule("code", ["privileged"], code=135, remaining=1),), max_tokens=2),
-           POWER: Setup(config={"token_expiry_s": 0.3}, max_tokens=2)},
-          {FACTS: Expected("ok"), POOLS: Expected("changed"), POWER: Expected("changed")}),
+           POWER: Setup(config={"token_expiry_s": 0.3}, max_tokens=2),
+           SETTINGS: Setup(faults=(rule("code", ["privileged"], code=135, remaining=1),), max_tokens=2)},
+          {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("changed"))}),
     Fault("code 136, token limit", for_all(Setup(faults=(rule("code", ["get_token"], code=136),))),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "32 per IP address"), POWER: Expected("failed", "32 per IP address")}),
+          {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("failed", "32 per IP address"))}),
     Fault("write API disabled", for_all(Setup(state={"write_api_enabled": False})),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
+          {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("failed", "Miner API Switch"))}),
     Fault("wrong admin password", for_all(Setup(password="wrong_1")),
-          {FACTS: Expected("ok"), POOLS: Expected("failed", "password given to the module is wrong"),
-           POWER: Expected("failed", "password given to the module is wrong")}),
+          {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("failed", "password given to the module is wrong"))}),
     Fault("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
 )
 
@@ -205,8 +214,8 @@ FAULTS: tuple[Fault, ...] = (
 # the write API switch off is -4, a refused value is -2). No tokens: a writing run reads the salt
 # (``get.device.info`` ``salt``) once, and the token budget counts those reads.
 
-V3_READS = ["get.device.info", "get.miner.status", "get.miner.setting", "get.system.setting"]
-V3_WRITES = ["set.miner.pools", "set.miner.power_mode", "set.miner.power_limit"]
+V3_READS = ["get.device.info", "get.miner.status", "get.miner.setting", "get.system.setting", "get.fan.setting"]
+V3_WRITES = ["set.miner.pools", "set.miner.power_mode", "set.miner.power_limit", "set.miner.fastboot"]
 #: A write refused with code -1 makes the client read the salt again, once, to tell a changed salt
 #: (resent once) from a wrong password (reported): two salt reads, as API 2 spends two tokens
 #: after a rejected token.
@@ -235,22 +244,21 @@ FAULTS_V3: tuple[Fault, ...] = (
     api3("closed mid-reply (reads)", for_all(Setup(faults=(rule("drop", V3_READS, mode="close"),))), all_fail("was closed by the miner")),
     api3("closed mid-reply (write)", for_writers(Setup(faults=(rule("drop", V3_WRITES, mode="close"),))), writers_recover()),
     api3("garbage bytes (reads)", for_all(Setup(faults=(rule("garbage", V3_READS),))),
-         {FACTS: Expected("failed", "answered none of the commands"), POOLS: Expected("failed", "more than the 1048576 accepted"),
-          POWER: Expected("failed", "more than the 1048576 accepted")}),
+         {FACTS: Expected("failed", "answered none of the commands"), **dict.fromkeys(WRITERS, Expected("failed", "more than the 1048576 accepted"))}),
     api3("garbage bytes (write)", for_writers(Setup(faults=(rule("garbage", V3_WRITES),))), writers_recover()),
     api3("closed without reply (btminer down)",
          for_all(Setup(config={"restart_seconds": FACTS_RESTART_S, "btminer_down_reply": "close"}, restart_btminer=True)),
-         all_fail("was closed by the miner")),
+         {**all_fail("was closed by the miner"), SETTINGS: Expected("changed")}),
     api3("write API disabled (code -4)", for_all(Setup(state={"write_api_enabled": False})),
-         {FACTS: Expected("ok"), POOLS: Expected("failed", "Miner API Switch"), POWER: Expected("failed", "Miner API Switch")}),
+         {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("failed", "Miner API Switch"))}),
     api3("wrong password (code -1)", {FACTS: Setup(password="wrong_1"), **for_writers(WRONG_V3_PASSWORD)},
-         {FACTS: Expected("ok"), POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}),
+         {FACTS: Expected("ok"), **dict.fromkeys(WRITERS, Expected("failed", WRONG_V3_PASSWORD_WORDS))}),
     api3("refused value (code -2)", {POWER: Setup(options={"power_limit": REFUSED_POWER_LIMIT_W})},
          {POWER: Expected("failed", "refused a parameter value")}),
-    api3("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED),
+    api3("restart beyond wait_timeout", RESTART_SETUPS, RESTART_EXPECTED_V3),
     # api_version auto: the probe (get_version on the API 2 port) picks API 3; the outcome is the API 3 cell's.
     api3("wrong password (code -1)", for_writers(WRONG_V3_PASSWORD),
-         {POOLS: Expected("failed", WRONG_V3_PASSWORD_WORDS), POWER: Expected("failed", WRONG_V3_PASSWORD_WORDS)}, api="auto"),
+         dict.fromkeys(WRITERS, Expected("failed", WRONG_V3_PASSWORD_WORDS)), api="auto"),
     api3("read timeout (write)", for_writers(Setup(faults=(rule("delay", V3_WRITES, seconds=READ_DELAY_S),))), writers_recover(), api="auto"),
 )
 
@@ -348,6 +356,7 @@ def truth_of(miner: dict) -> dict:
         "power_limit_w": state["power_limit_w"],
         "mining": state["mining"],
         "fw_version": state["fw_version"],
+        "fast_boot": state["fast_boot"],
     }
 
 
@@ -359,6 +368,8 @@ def converged(module: str, truth: dict) -> bool:
         return all(truth[name] == value for name, value in DESIRED_POWER.items())
     if module == FIRMWARE:
         return truth["fw_version"] in FIRMWARE_VERSIONS.values()
+    if module == SETTINGS:
+        return all(truth[name] == value for name, value in DESIRED_SETTINGS.items())
     return True
 
 

@@ -165,3 +165,32 @@ print(json.dumps(report))
 """, timeout=60)
     assert len(report["problems"]) == 2
     assert report["loaded"] == []
+
+
+SETTINGS_GOOD = {
+    "whatsminer_hostname": "rack1-m01", "whatsminer_timezone": "Europe/Berlin", "whatsminer_ntp_servers": ["ntp1.farm.example"],
+    "whatsminer_led": "locate", "whatsminer_led_pattern": [{"color": "red", "period": 1000, "duration": 500}],
+    "whatsminer_fast_boot": False, "whatsminer_web_pools": False, "whatsminer_temperature_offset": -10,
+    "whatsminer_fan_poweroff_cool": True, "whatsminer_fan_zero_speed": False, "whatsminer_upfreq_speed": 3,
+    "whatsminer_settings_update_unverifiable": "never", "whatsminer_settings_wait_timeout": 600,
+}
+
+
+def test_good_device_settings_have_no_problem():
+    assert desired_state_problems({**GOOD, **SETTINGS_GOOD}) == []
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"whatsminer_hostname": "rack 1"}, "whatsminer_hostname must be 1-63 letters"),
+    ({"whatsminer_temperature_offset": 3}, "whatsminer_temperature_offset must be a whole number -30..0"),
+    ({"whatsminer_upfreq_speed": 11}, "whatsminer_upfreq_speed must be a whole number 0..10"),
+    ({"whatsminer_ntp_servers": ["a b"]}, "whatsminer_ntp_servers entry"),
+    ({"whatsminer_led": "blink"}, "whatsminer_led: value of led must be one of"),
+    ({"whatsminer_led_pattern": [{"color": "red", "period": 10, "duration": 20}]}, "whatsminer_led_pattern duration"),
+    ({"whatsminer_fast_boot": True}, "fast_boot and upfreq_speed cannot be used together"),
+    ({"whatsminer_settings_wait_timeout": 0}, "whatsminer_settings_wait_timeout must be more than 0"),
+    ({"whatsminer_settings_update_unverifiable": "sometimes"}, "whatsminer_settings_update_unverifiable"),
+])
+def test_device_settings_rejected_like_the_module(changes, words):
+    problems = desired_state_problems({**GOOD, **SETTINGS_GOOD, **changes})
+    assert len(problems) == 1 and words in problems[0], problems

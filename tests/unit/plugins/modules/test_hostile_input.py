@@ -27,8 +27,9 @@ from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pa
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_reboot as reboot_action
+from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_settings as settings_action
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_firmware, whatsminer_password, whatsminer_pools
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power, whatsminer_reboot
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power, whatsminer_reboot, whatsminer_settings
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args
 from ansible_collections.hashfarm.whatsminer.tests.unit.plugins.action.action_harness import run_in_process
 
@@ -58,6 +59,7 @@ MODULES = {
     "whatsminer_password": (whatsminer_password.main, password_action.ActionModule, {"new_password": "farm_2"}),
     "whatsminer_reboot": (whatsminer_reboot.main, reboot_action.ActionModule, {"operation": "restart", "reboot_timeout": 20}),
     "whatsminer_firmware": (whatsminer_firmware.main, firmware_action.ActionModule, {"version": FIRMWARE_VERSION, "image": FIRMWARE_IMAGE}),
+    "whatsminer_settings": (whatsminer_settings.main, settings_action.ActionModule, {"fast_boot": False}),
 }
 PATHS = ("module", "action")
 SUITE = "hostile input"
@@ -183,6 +185,24 @@ MODULE_CASES = {
         *cases("checksum", "not the checksum given", "0" * 64, "sha256:" + "F" * 64),
         *cases("reboot_timeout", "reboot_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
         *cases("allow_unknown_platform", "argument 'allow_unknown_platform' is of type", "maybe", 2),
+    ],
+    "whatsminer_settings": [
+        Case("fast_boot", None, "Nothing to manage: give at least one of hostname"),
+        *cases("hostname", "hostname must be 1-63 letters, digits or dashes", "", "-rack1", "a" * 64, "rack 1", "räck1", "rack1;reboot",
+               "rack\x00", JSON_FRAGMENT, "x" * 100000),
+        *cases("timezone", "timezone must be 1-64 printable characters without spaces", "", "Europe/ Berlin", "Zürich", "z" * 65),
+        *cases("timezone_posix", "timezone_posix needs timezone", "UTC0"),
+        *cases("ntp_servers", "ntp_servers entry", ["ntp one"], ["a,b"], [JSON_FRAGMENT], ["-ntp"], ["ntp\n1"]),
+        *cases("ntp_servers", "ntp_servers must be a list of 1-8", [], ["ntp.example"] * 9),
+        *cases("led", "value of led must be one of: auto, locate", "blink", "", "AUTO", ["auto"]),
+        *cases("led_pattern", "led_pattern", [{"color": "red", "period": 100, "duration": 200}], [{"color": "red", "period": -1, "duration": 0}],
+               [{"color": "red", "period": 100, "duration": 50}] * 3, [{"color": "blue", "period": 100, "duration": 50}]),
+        *cases("temperature_offset", "temperature_offset must be a whole number -30..0", 1, -31, 2**63),
+        *cases("temperature_offset", "argument 'temperature_offset' is of type", "-5C", 1.5),
+        *cases("upfreq_speed", "upfreq_speed must be a whole number 0..10", 11, -1),
+        *cases("web_pools", "argument 'web_pools' is of type", "maybe", 2),
+        *cases("update_unverifiable", "value of update_unverifiable must be one of: never, always", "sometimes", ""),
+        *cases("wait_timeout", "wait_timeout must be more than 0 and at most 3600 seconds", 0, -1, 3601, "nan", "inf"),
     ],
 }
 
