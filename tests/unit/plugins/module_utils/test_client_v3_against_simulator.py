@@ -81,7 +81,7 @@ def test_reads(miner: Any) -> None:
 def test_read_errors(miner: Any) -> None:
     client = client_of(miner)
     with pytest.raises(UnsupportedCommandError) as caught:
-        client.read("get.miner.history")
+        client.read("get.miner.unknown")  # a command no firmware has
     assert caught.value.code == -2 and caught.value.miner_message == "invalid command"
     with pytest.raises(UnsupportedCommandError):
         client.read("get.device.info", "hardware")
