@@ -36,6 +36,8 @@ from fleet_inventory import simulated_miners  # noqa: E402  pylint: disable=wron
 
 SECTION = "## Running a farm: quick start"
 POOL_PASSWORD = "acme_pool_pw"
+#: The password step 5 of the quick start rotates every miner to (1-8 letters, digits or underscores).
+NEXT_ADMIN_PASSWORD = "Next_pw2"
 # README line (exact) -> what the test runs instead.
 REPLACED = {
     "python3.11 -m venv ~/farm-venv && . ~/farm-venv/bin/activate": (
@@ -149,7 +151,8 @@ def main() -> int:
     editor = options.work / "editor.sh"
     editor.write_text(
         "#!/bin/sh\n"
-        f"printf 'vault_whatsminer_admin_password: %s\\nvault_acme_pool_password: %s\\n' {shlex.quote(options.admin_password)} {POOL_PASSWORD} > \"$1\"\n",
+        f"printf 'vault_whatsminer_admin_password: %s\\nvault_acme_pool_password: %s\\nvault_whatsminer_admin_password_next: %s\\n' "
+        f"{shlex.quote(options.admin_password)} {POOL_PASSWORD} {NEXT_ADMIN_PASSWORD} > \"$1\"\n",
         encoding="utf-8",
     )
     editor.chmod(0o755)
@@ -191,6 +194,9 @@ def main() -> int:
         assert state["power_limit_w"] == (3300 if rack == "rack3" else state["power_limit_w"]), (name, state["power_limit_w"])
         if rack == "rack3":
             assert state["pools"][0]["password"] == POOL_PASSWORD, name
+    # Step 5 rotated the write password of every miner to the vault's next one.
+    assert all(truth[miner["name"]]["admin_password"] == NEXT_ADMIN_PASSWORD for miner in simulated_miners(options.control_url)), \
+        "the rotation did not reach every miner"
     print(f"quick start: {sum(len(block) for block in blocks)} README lines ran against {len(truth)} simulated miners")
     return 0
 
