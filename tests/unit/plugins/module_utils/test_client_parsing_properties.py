@@ -20,7 +20,8 @@ VALUES = strategies.recursive(
     max_leaves=12,
 )
 DOCUMENTS = strategies.dictionaries(strategies.text(), VALUES, max_size=6)
-SETTINGS = hypothesis.settings(max_examples=100, deadline=None, database=None)
+# No timing thresholds: neither a deadline nor the "input generation is slow" health check (a busy CI host stalls).
+SETTINGS = hypothesis.settings(max_examples=100, deadline=None, database=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
 
 
 @SETTINGS
