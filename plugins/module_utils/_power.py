@@ -620,7 +620,7 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
         result["warnings"] = task.warnings
     if diff:
         result["diff"] = {"before": task.settings(before), "after": dict(after)}
-    result["power_w"] = {"before": before.power_w, "after": observation_power(task, commands, check_mode)}
+    result["power_w"] = {"before": before.power_w, "after": observation_power(task, commands, check_mode), "limit": before.effective_limit_w}
     return result
 
 

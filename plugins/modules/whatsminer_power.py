@@ -275,9 +275,11 @@ power_w:
     - The draw in watts the miner reported (C(summary) C(Power)) at the first read and at the last
       read-back. RV(power_w.after) is V(null) when the state after the commands was not read
       (check mode, O(wait=false)).
+    - C(limit) is the effective power limit the miner reported at the first read (C(summary)
+      C(Power Limit)), the most it may draw while hashing; V(null) when not reported.
   returned: success
   type: dict
-  sample: {"before": 3400, "after": 1020}
+  sample: {"before": 3400, "after": 1020, "limit": 3600}
 verified:
   description: Whether RV(after) was read back from the miner (V(false) in check mode and with O(wait=false) after changes).
   returned: success
