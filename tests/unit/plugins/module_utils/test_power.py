@@ -405,7 +405,7 @@ def test_unchanged_sends_nothing(clock):
                       "after": {"mining": True, "mode": "normal", "power_limit_w": None}, "commands": [], "verified": True,
                       "diff": {"before": {"mining": True, "mode": "normal", "power_limit_w": None},
                                "after": {"mining": True, "mode": "normal", "power_limit_w": None}},
-                      "power_w": {"before": None, "after": None, "limit": None}}  # this fake miner reports no Power
+                      "power_w": {"before": None, "after": None, "limit": 3600}}  # this fake miner reports no Power, its limit
 
 
 def test_check_mode_predicts_and_sends_nothing(clock):
