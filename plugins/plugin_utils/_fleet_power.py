@@ -34,61 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._fleet_options import ARGUMENT_SPEC, validate_options  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, execute, failure_result, module_argument_spec
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
-
-STATES = ("curtailed", "resumed")
-METHODS = ("stop", "percent")
-#: The draw assumed for a miner that reports neither a draw before curtailment nor a power limit.
-DEFAULT_EXPECTED_DRAW_W = 3500
-MAX_CONCURRENCY = 512
-MAX_DEADLINE_S = 3600.0
-
-#: The whatsminer_fleet_power options (its own; the connection options come from each host).
-ARGUMENT_SPEC = {
-    "state": {"type": "str", "required": True, "choices": list(STATES)},
-    "method": {"type": "str", "default": "stop", "choices": list(METHODS)},
-    "percent": {"type": "int", "default": 10},
-    "power_percent_mode": {"type": "str", "default": "fast", "choices": list(_power.PERCENT_COMMANDS)},
-    "power_percent_unreadable": {"type": "str", "default": "fail", "choices": list(_power.UNREADABLE_PERCENT_CHOICES)},
-    "deadline": {"type": "float", "default": 60.0},
-    "concurrency": {"type": "int", "default": 50},
-    "ramp_kw_per_minute": {"type": "float"},
-    "ramp_miners_per_step": {"type": "int"},
-    "ramp_step_seconds": {"type": "float", "default": 10.0},
-    "default_draw_w": {"type": "int", "default": DEFAULT_EXPECTED_DRAW_W},
-    "verify": {"type": "bool", "default": True},
-    "fail_on_noncompliance": {"type": "bool", "default": True},
-    "password": {"type": "str", "no_log": True},
-    "timeout": {"type": "float", "default": 5.0},
-    "retries": {"type": "int", "default": 1},
-    "hosts": {"type": "list", "elements": "str"},
-}
-
-
-def validate_options(options: dict) -> None:
-    """Reject options no fleet can take, before any miner is contacted."""
-    if not 0 < options["deadline"] <= MAX_DEADLINE_S:
-        raise ModuleFailure(f"deadline must be more than 0 and at most {MAX_DEADLINE_S:g} seconds, got {options['deadline']:g}")
-    if not 1 <= options["concurrency"] <= MAX_CONCURRENCY:
-        raise ModuleFailure(f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {options['concurrency']}")
-    if options["method"] == "percent" and not _power.MIN_POWER_PERCENT <= options["percent"] < _power.MAX_POWER_PERCENT:
-        raise ModuleFailure(f"percent (the share of power a curtailed miner keeps) must be between 1 and 99, got {options['percent']}")
-    ramps = [name for name in ("ramp_kw_per_minute", "ramp_miners_per_step") if options.get(name) is not None]
-    if len(ramps) > 1:
-        raise ModuleFailure("Give at most one of ramp_kw_per_minute and ramp_miners_per_step")
-    if ramps and options["state"] != "resumed":
-        raise ModuleFailure(f"{ramps[0]} limits how fast the load comes back, so it applies to state=resumed only")
-    if options.get("ramp_kw_per_minute") is not None and not options["ramp_kw_per_minute"] > 0:
-        raise ModuleFailure(f"ramp_kw_per_minute must be more than 0, got {options['ramp_kw_per_minute']:g}")
-    if options.get("ramp_miners_per_step") is not None and options["ramp_miners_per_step"] < 1:
-        raise ModuleFailure(f"ramp_miners_per_step must be at least 1, got {options['ramp_miners_per_step']}")
-    if not options["ramp_step_seconds"] > 0:
-        raise ModuleFailure(f"ramp_step_seconds must be more than 0, got {options['ramp_step_seconds']:g}")
-    if options["default_draw_w"] < 1:
-        raise ModuleFailure(f"default_draw_w must be a positive number of watts, got {options['default_draw_w']}")
-
 
 def power_params(options: dict) -> dict:
     """The whatsminer_power options that bring one miner to the wanted fleet state."""
@@ -189,17 +138,20 @@ def build_miner(name: str, connection: dict, options: dict, previous_draw_w: int
     The arguments are validated with whatsminer_power's own argument spec; a miner whose values
     are invalid fails on its own, before anything is sent to it.
     """
-    args = {key: value for key, value in connection.items() if value is not None}
+    args = {key: value for key, value in connection.items() if value is not None and value != ""}
     args.update(power_params(options))
-    for option in ("timeout", "retries"):
-        args.setdefault(option, options[option])
-    if options.get("password") and not args.get("password"):
-        args["password"] = options["password"]
+    for option in CONNECTION_DEFAULTS:  # the task's values (or the defaults) where the inventory has none
+        if option not in args and options.get(option) is not None:
+            args[option] = options[option]
     validated = validate_arguments(module_argument_spec(_power.ARGUMENT_SPEC), args, "whatsminer_fleet_power")
     miner = Miner(name, validated.params, previous_draw_w=previous_draw_w)
     if validated.error is not None:
         miner.error = f"{name}: invalid connection values in the inventory: {validated.error}; nothing was sent"
     return miner
+
+
+#: The connection options a miner's inventory may set; the task's values apply where it does not.
+CONNECTION_DEFAULTS = ("port", "api_version", "api3_port", "api3_account", "password", "timeout", "retries")
 
 
 class FleetPower:
