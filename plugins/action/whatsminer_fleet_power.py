@@ -13,7 +13,7 @@ import typing as t
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto, _fleet_options
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _fleet_power
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
@@ -44,12 +44,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        validated = validate_arguments(_fleet_power.ARGUMENT_SPEC, dict(self._task.args), self._task.action)
+        validated = validate_arguments(_fleet_options.ARGUMENT_SPEC, dict(self._task.args), self._task.action)
         if validated.error is not None:
             return {**result, "failed": True, "msg": validated.error}
         options = validated.params
         try:
-            _fleet_power.validate_options(options)
+            _fleet_options.validate_options(options)
         except ModuleFailure as failure:
             return {**result, "failed": True, "msg": failure.message}
         names = options.get("hosts") or list(task_vars.get("ansible_play_batch") or [])

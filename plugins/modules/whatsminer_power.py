@@ -273,7 +273,7 @@ commands:
 power_w:
   description:
     - The draw in watts the miner reported (C(summary) C(Power)) at the first read and at the last
-      read-back. RV(power_w.after) is V(null) when the state after the commands was not read
+      read-back. Its C(after) is V(null) when the state after the commands was not read
       (check mode, O(wait=false)).
     - C(limit) is the effective power limit the miner reported at the first read (C(summary)
       C(Power Limit)), the most it may draw while hashing; V(null) when not reported.

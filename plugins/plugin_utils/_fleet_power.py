@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._fleet_options import ARGUMENT_SPEC, validate_options  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, execute, failure_result, module_argument_spec
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
+
 
 def power_params(options: dict) -> dict:
     """The whatsminer_power options that bring one miner to the wanted fleet state."""

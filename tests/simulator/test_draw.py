@@ -12,7 +12,7 @@ from whatsminer_sim.telemetry import effective_output
 def test_stopped_miner_draws_the_control_board_and_a_resume_ramps_linearly() -> None:
     state = initial_state(0, 1, "2.0.x")
     model = MODELS[state.model]
-    full, _ = effective_output(state, model, True)
+    full, _hashrate = effective_output(state, model, True)
     state.apply({"mining": False})
     assert draw_w(state, model, hashing=False, now=1000.0, ramp_s=60.0) == model.standby_power_w
     state.apply({"mining": True, "mining_since": 1000.0, "btminer_start_time": 0.0})

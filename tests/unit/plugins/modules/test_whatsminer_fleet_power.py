@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _fleet_options
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _fleet_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, tokens
@@ -24,10 +25,10 @@ WRITES = ("power_on", "power_off", "set_power_pct", "set_power_pct_v2", "set.min
 
 def options(**given):
     """The fleet options with the action's defaults."""
-    values = {name: spec.get("default") for name, spec in _fleet_power.ARGUMENT_SPEC.items()}
+    values = {name: spec.get("default") for name, spec in _fleet_options.ARGUMENT_SPEC.items()}
     values.update(password=PASSWORD, timeout=2.0, deadline=30.0, concurrency=8)
     values.update(given)
-    _fleet_power.validate_options(values)
+    _fleet_options.validate_options(values)
     return values
 
 
