@@ -152,3 +152,18 @@ def test_percent_method_on_api3_and_a_clear_refusal_on_api2(start_fleet):
 def test_bad_options_are_refused_before_contact(given, message):
     with pytest.raises(ModuleFailure, match=message):
         options(**given)
+
+
+def test_resume_takes_the_draw_before_the_curtailment_from_the_fact():
+    from ansible_collections.hashfarm.whatsminer.plugins.action.whatsminer_fleet_power import previous_draw  # pylint: disable=import-outside-toplevel
+    fact = {"state": "curtailed", "miners": {"m1": {"changed": True, "power_w": {"before": 3300}},
+                                             "m2": {"changed": False, "power_w": {"before": 8}}}}
+    assert previous_draw("m1", {"whatsminer_fleet_power": fact}) == 3300
+    assert previous_draw("m1", {"ansible_facts": {"whatsminer_fleet_power": fact}}) == 3300
+    assert previous_draw("m2", {"whatsminer_fleet_power": fact}) is None  # already curtailed then: 8 W is not its draw
+    assert previous_draw("m1", {"whatsminer_fleet_power": dict(fact, state="resumed")}) is None
+    assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, None, 3500) == 3600
+    assert _fleet_power.expected_draw({"power_w": {"limit": None}}, None, 3500) == 3500
+    assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, 3300, 3500) == 3300
+    assert _fleet_power.ramp_schedule([3000.0, 3000.0, 6000.0], {"ramp_kw_per_minute": 6.0}) == [30.0, 60.0, 120.0]
+    assert _fleet_power.ramp_schedule([1.0] * 5, {"ramp_miners_per_step": 2, "ramp_step_seconds": 10.0}) == [0.0, 0.0, 10.0, 10.0, 20.0]
