@@ -4,8 +4,8 @@
 
 Note that this plugin util is PRIVATE to the collection. It can have breaking changes at any time.
 
-Each miner is handled by whatsminer_power's own logic (``_power.manage_power`` through
-``_connection.execute``): the same reads, plan, commands, read-back and messages. This module adds
+Each miner is handled by whatsminer_power's own logic (``_power.manage_power``, on one session per
+miner for the plan and the command, so the API is chosen once): the same reads, plan, commands, read-back and messages. This module adds
 only what a fleet needs:
 
 1. **Plan.** Every miner is read and planned at once (check mode of ``manage_power``: reads only),
@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, execute, failure_result, module_argument_spec
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
+    ModuleFailure,
+    client_from_params,
+    failure_result,
+    module_argument_spec,
+    validate_connection_params,
+)
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 
@@ -65,6 +71,7 @@ class Miner:
     scheduled_at_s: float | None = None
     error: str | None = None
     details: dict = field(default_factory=dict)
+    client: Any = None
 
     @property
     def changing(self) -> bool:
@@ -177,11 +184,11 @@ class FleetPower:
         if left <= 0:
             raise ModuleFailure(f"{miner.name}: the deadline ({self.options['deadline']:g} s) passed before this miner's turn; nothing was sent")
         params = dict(miner.params, wait_timeout=max(0.001, min(miner.params.get("wait_timeout", left), left)))
-
-        def logic(client: Any, values: dict, check: bool, diff: bool) -> dict:
-            with client.time_limit(left):
-                return _power.manage_power(client, values, check, diff)
-        return execute(logic, params, check_mode, False)
+        if miner.client is None:  # one session per miner for the plan and the command: the API is chosen once
+            validate_connection_params(params)
+            miner.client = client_from_params(params)
+        with miner.client.time_limit(left):
+            return _power.manage_power(miner.client, params, check_mode, False)
 
     def _attempt(self, miner: Miner, check_mode: bool) -> dict | None:
         """Run one miner; on failure note the error on the miner and return ``None``."""
