@@ -88,12 +88,13 @@ def logs(fleet: dict) -> list[list[dict]]:
         return list(pool.map(lambda miner: control_request(fleet, f"/miners/{miner['name']}/log")["log"], fleet["miners"]))
 
 
-def run_process(command: list[str], env: dict[str, str]) -> float:
+def run_process(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run ``command``; its wall time and the end of its output."""
     started = time.monotonic()
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     if completed.returncode not in (0, 2):
         raise RuntimeError(f"{command[:3]} failed ({completed.returncode}): {completed.stdout[-1500:]} {completed.stderr[-1500:]}")
-    return time.monotonic() - started
+    return time.monotonic() - started, (completed.stdout + completed.stderr)[-300:]
 
 
 def measure(fleet: dict, name: str, command: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -102,12 +103,15 @@ def measure(fleet: dict, name: str, command: list[str], env: dict[str, str]) -> 
     sampler = DrawSampler(fleet)
     sampler.start()
     time.sleep(0.3)
-    wall = run_process(command, env)
+    wall, output = run_process(command, env)
     time.sleep(0.5)
     sampler.done.set()
     sampler.join()
     entries = logs(fleet)
-    first = min(entry["wall"] for log in entries for entry in log)
+    times = [entry["wall"] for log in entries for entry in log]
+    if not times:
+        return {"contender": name, "process_wall_s": round(wall, 2), "commanded": 0, "output": output}
+    first = min(times)
     stops = [max((entry["wall"] for entry in log if entry["command"] in STOP_COMMANDS), default=None) for log in entries]
     start_draw = sampler.samples[0][1]
     below = next((at for at, total in sampler.samples if at >= first and total < start_draw * TARGET_SHARE), None)
@@ -126,7 +130,7 @@ def measure_ramp(fleet: dict, env: dict[str, str], playbook: list[str]) -> dict[
     sampler = DrawSampler(fleet)
     sampler.start()
     time.sleep(0.3)
-    wall = run_process([*playbook, "-e", "whatsminer_curtail=false", "-e", f"whatsminer_ramp_kw_per_minute={RAMP_KW_PER_MINUTE}",
+    wall, _output = run_process([*playbook, "-e", "whatsminer_curtail=false", "-e", f"whatsminer_ramp_kw_per_minute={RAMP_KW_PER_MINUTE}",
                         "-e", "whatsminer_deadline_s=1800"], env)
     time.sleep(HASHING_RAMP_S + 1.0)
     sampler.done.set()
@@ -169,7 +173,7 @@ def main() -> int:
             print(json.dumps(results[-1]), flush=True)
         if "curtail" in commands:
             reset_mining(fleet)
-            run_process(commands["curtail"], env)
+            run_process(commands["curtail"], env)  # curtailed again before the resume
             ramp = measure_ramp(fleet, env, curtail)
             print(json.dumps({"resume_ramp": ramp}), flush=True)
     (workdir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
