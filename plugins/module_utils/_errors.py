@@ -268,6 +268,8 @@ API3_WRITE_COMMANDS = {
     "adjust_power_limit": "set.miner.power_limit",
     "reboot": "set.system.reboot",
     "restart_btminer": "set.miner.service",
+    "set_power_pct": "set.miner.power_percent",
+    "set_power_pct_v2": "set.miner.power_percent",
 }
 
 

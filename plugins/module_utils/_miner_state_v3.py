@@ -172,6 +172,8 @@ def status_reply(device_info: dict | None, miner_setting: dict | None = None) ->
         "power_mode": message(miner_setting).get("power-mode"),
         "power_limit_set": NO_LIMIT_SETTING if limit_setting == "" else limit_setting,
         "hash_percent": miner.get("hash-percent"),
+        # Not an API 2 field: API 3 reports the power percentage (0 = no reduction), API 2 does not (_power).
+        "power_percent": message(miner_setting).get("power-percent"),
     })
     return _msg_reply(msg)
 

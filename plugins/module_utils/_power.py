@@ -4,8 +4,15 @@
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
-Three managed settings, named as in the results: ``mining`` (hashing or stopped), ``mode``
-(``low``/``normal``/``high``) and ``power_limit_w`` (watts, ``None`` = no limit).
+Four managed settings, named as in the results: ``mining`` (hashing or stopped), ``mode``
+(``low``/``normal``/``high``), ``power_limit_w`` (watts, ``None`` = no limit) and
+``power_percent`` (1-100 % of the miner's running power, 100 = no reduction; in the results only
+when managed). The power percentage changes the draw without a btminer restart (API 2
+``set_power_pct`` fast / ``set_power_pct_v2`` normal, API 3 ``set.miner.power_percent``). API 3
+reports it (``get.miner.setting`` ``power-percent``, 0 = no reduction); no API 2 read does, so on
+API 2 firmware the module fails before sending anything unless ``power_percent_unreadable: send``
+asks it to send the percentage anyway, unverified, on every run (reported changed every time, like
+``update_password: always`` of whatsminer_pools): never a false "ok".
 
 * ``Observation`` is what one read of ``summary`` and ``status`` shows, through the same readers
   as the facts module (``_miner_state.status_facts``): one rule for "is it mining", the same
@@ -52,12 +59,17 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     write_outcome_unknown,
 )
 
-SETTINGS = ("mining", "mode", "power_limit_w")
+SETTINGS = ("mining", "mode", "power_limit_w", "power_percent")
 #: ``adjust_power_limit`` takes "0".."99999"; 99999 removes the limit (reference section 4).
 REMOVE_POWER_LIMIT = 99999
 MIN_POWER_LIMIT = 1
 MAX_WAIT_TIMEOUT = 3600.0
 MODE_COMMANDS = {"low": "set_low_power", "normal": "set_normal_power", "high": "set_high_power"}
+#: API 2 command of each power-percent mode (the API 3 adapter sends set.miner.power_percent with the mode).
+PERCENT_COMMANDS = {"fast": "set_power_pct", "normal": "set_power_pct_v2"}
+MIN_POWER_PERCENT = 1
+MAX_POWER_PERCENT = 100
+UNREADABLE_PERCENT_CHOICES = ("fail", "send")
 #: Reads while waiting start this far apart and spread out to at most MAX_POLL_INTERVAL.
 FIRST_POLL_INTERVAL = 0.5
 MAX_POLL_INTERVAL = 2.0
@@ -100,10 +112,16 @@ class Observation:
     limit_exact: bool = False
     mining_elapsed_s: int | None = None
     max_power_limit_w: int | None = None
+    power_percent: int | None = None
+    power_w: int | None = None
+    effective_limit_w: int | None = None
 
-    def settings(self) -> dict[str, Any]:
-        """``{"mining": ..., "mode": ..., "power_limit_w": ...}``."""
-        return {"mining": self.mining, "mode": self.mode, "power_limit_w": self.power_limit_w}
+    def settings(self, percent: bool = False) -> dict[str, Any]:
+        """``{"mining": ..., "mode": ..., "power_limit_w": ...}``, with ``power_percent`` when ``percent``."""
+        settings = {"mining": self.mining, "mode": self.mode, "power_limit_w": self.power_limit_w}
+        if percent:
+            settings["power_percent"] = self.power_percent
+        return settings
 
     def knows(self, setting: str) -> bool:
         """Whether the current value of ``setting`` could be read."""
@@ -136,7 +154,18 @@ def observation_from(summary: dict | None, status: dict | None) -> Observation:
         limit_exact=limit_exact,
         mining_elapsed_s=facts["mining_elapsed_s"],
         max_power_limit_w=maximum,
+        power_percent=percent_shown(status),
+        power_w=facts["power_w"],
+        effective_limit_w=miner_state.power_limit_watts(miner_state.summary_record(summary).get("Power Limit")),
     )
+
+
+def percent_shown(status: dict | None) -> int | None:
+    """The power percentage a ``status`` reply carries (only the API 3 adapter's, from ``get.miner.setting``); 0 = none = 100."""
+    value = miner_state.to_int(miner_state.message(status).get("power_percent"))
+    if value is None or not 0 <= value <= MAX_POWER_PERCENT:
+        return None
+    return value or MAX_POWER_PERCENT
 
 
 def read_observation(client: Any) -> Observation:
@@ -172,6 +201,7 @@ class Command:
     restarts_btminer: bool = False
     expect_reply: bool = True
     verify_restart: bool = False
+    verifiable: bool = True
 
     def as_result(self) -> dict[str, Any]:
         """The entry of the module's ``commands`` return value."""
@@ -204,6 +234,15 @@ def adjust_power_limit(watts: int | None) -> Command:
                    verify_restart=True)
 
 
+def set_power_percent(percent: int, mode: str = "fast", *, verifiable: bool = True) -> Command:
+    """set_power_pct (fast) / set_power_pct_v2 (normal): replies, no btminer restart.
+
+    ``verifiable`` False (API 2: no read shows the percentage): the wait after it does not expect
+    to see it, and the result says it is not verified.
+    """
+    return Command(PERCENT_COMMANDS[mode], {"percent": str(percent)}, sets={"power_percent": percent}, verifiable=verifiable)
+
+
 def wanted_settings(params: dict) -> dict[str, Any]:
     """The managed settings of the module parameters (only those given; power_limit 99999 -> None)."""
     wanted: dict[str, Any] = {}
@@ -214,13 +253,23 @@ def wanted_settings(params: dict) -> dict[str, Any]:
     if params.get("power_limit") is not None:
         watts = params["power_limit"]
         wanted["power_limit_w"] = None if watts == REMOVE_POWER_LIMIT else watts
+    if params.get("power_percent") is not None:
+        wanted["power_percent"] = params["power_percent"]
     return wanted
 
 
 def validate_power_params(params: dict) -> None:
     """Reject what cannot be sent, before anything is sent."""
-    if all(params.get(name) is None for name in ("mining", "mode", "power_limit")):
-        raise ModuleFailure("Nothing to manage: give at least one of mining, mode or power_limit")
+    if all(params.get(name) is None for name in ("mining", "mode", "power_limit", "power_percent")):
+        raise ModuleFailure("Nothing to manage: give at least one of mining, mode, power_limit or power_percent")
+    percent = params.get("power_percent")
+    if percent is not None and (isinstance(percent, bool) or not MIN_POWER_PERCENT <= percent <= MAX_POWER_PERCENT):
+        raise ModuleFailure(f"power_percent must be between {MIN_POWER_PERCENT} and {MAX_POWER_PERCENT} (100 = no reduction); got {percent}")
+    if params.get("power_percent_mode", "fast") not in PERCENT_COMMANDS:
+        raise ModuleFailure(f"power_percent_mode must be one of {', '.join(PERCENT_COMMANDS)}; got {params['power_percent_mode']!r}")
+    if params.get("power_percent_unreadable", "fail") not in UNREADABLE_PERCENT_CHOICES:
+        raise ModuleFailure(f"power_percent_unreadable must be one of {', '.join(UNREADABLE_PERCENT_CHOICES)}; "
+                            f"got {params['power_percent_unreadable']!r}")
     watts = params.get("power_limit")
     if watts is not None and (isinstance(watts, bool) or not MIN_POWER_LIMIT <= watts <= REMOVE_POWER_LIMIT):
         raise ModuleFailure(
@@ -234,18 +283,28 @@ def validate_power_params(params: dict) -> None:
         raise ModuleFailure(f"wait_timeout must be more than 0 and at most {MAX_WAIT_TIMEOUT:g} seconds, got {wait_timeout:g}")
 
 
-def plan_commands(current: Observation, wanted: dict[str, Any]) -> list[Command]:
+def plan_commands(current: Observation, wanted: dict[str, Any], *, percent_mode: str = "fast", send_unreadable_percent: bool = False) -> list[Command]:
     """The commands that turn ``current`` into ``wanted``, in the order they must be sent.
 
     ``wanted`` holds only the managed settings (``power_limit_w`` ``None`` = no limit). Nothing is
-    planned for a setting that already matches. Order: power_on, power limit, mode, power_off.
+    planned for a setting that already matches. Order: power_on, power limit, mode, power percent
+    (no restart), power_off. A power percentage the firmware does not report is sent, unverified,
+    only with ``send_unreadable_percent``.
 
     Raises:
         ModuleFailure: a managed setting cannot be read, the wanted state cannot be verified
             on this firmware (removing a limit where only the effective limit is reported), or
             the wanted limit is above the maximum the miner shows.
     """
-    unknown = [name for name in SETTINGS if name in wanted and not current.knows(name)]
+    unreadable_percent = "power_percent" in wanted and not current.knows("power_percent")
+    if unreadable_percent and not send_unreadable_percent:
+        raise ModuleFailure(
+            "This firmware does not report its power percentage (API 2 has no read of it; API 3 firmware reports it in "
+            "get.miner.setting), so the module can neither compare nor verify power_percent; nothing was sent. Use "
+            "api_version 3 where the firmware has API 3, or set power_percent_unreadable=send to send it anyway on every run "
+            "(the task then reports changed each time, unverified)"
+        )
+    unknown = [name for name in SETTINGS if name in wanted and name != "power_percent" and not current.knows(name)]
     if unknown:
         raise ModuleFailure(
             f"Cannot read the current {' and '.join(unknown)} of the miner (it shows {describe(current.settings())}), "
@@ -272,6 +331,8 @@ def plan_commands(current: Observation, wanted: dict[str, Any]) -> list[Command]
         commands.append(adjust_power_limit(wanted["power_limit_w"]))
     if "mode" in wanted and current.mode != wanted["mode"]:
         commands.append(set_mode(wanted["mode"]))
+    if "power_percent" in wanted and (unreadable_percent or current.power_percent != wanted["power_percent"]):
+        commands.append(set_power_percent(wanted["power_percent"], percent_mode, verifiable=not unreadable_percent))
     if wanted.get("mining") is False and current.mining is not False:
         commands.append(power_off())
     return commands
@@ -303,9 +364,9 @@ def uncertainties(current: Observation, commands: list[Command]) -> list[str]:
     return notes
 
 
-def predicted_settings(current: Observation, commands: list[Command]) -> dict[str, Any]:
-    """The settings the miner will show once ``commands`` took effect."""
-    settings = current.settings()
+def predicted_settings(current: Observation, commands: list[Command], percent: bool = False) -> dict[str, Any]:
+    """The settings the miner will show once ``commands`` took effect (``percent``: with ``power_percent``)."""
+    settings = current.settings(percent)
     for command in commands:
         settings.update(command.sets)
     return settings
@@ -338,6 +399,7 @@ class PowerTask:
         self.clock = clock
         self.sleep = sleep
         self.before: Observation | None = None
+        self.last_power_w: int | None = None
         self.sent: list[Command] = []
         self.warnings: list[str] = []
 
@@ -404,7 +466,8 @@ class PowerTask:
             sent_at = self.clock()
             confirmed, lost_reply = self._send(command)
             self.sent.append(command)
-            expected.update(command.sets)
+            if command.verifiable:
+                expected.update(command.sets)
             if not verify and lost_reply is None:
                 return None
             outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.verify_restart else None)
@@ -413,7 +476,12 @@ class PowerTask:
             if lost_reply is not None:
                 self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
             observation = outcome.last_value
+            self.last_power_w = observation.power_w
         return observation
+
+    def settings(self, observation: Observation | None) -> dict[str, Any] | None:
+        """The settings of ``observation`` as the results show them (``power_percent`` only when managed)."""
+        return observation.settings("power_percent" in self.wanted) if observation else None
 
     def _send(self, command: Command) -> tuple[bool, WhatsminerError | None]:
         """Send one command: whether the miner confirmed it (a success reply), and the error of a sent write whose reply was lost.
@@ -449,7 +517,7 @@ class PowerTask:
         details = {
             "changed": bool(self.sent),
             "commands": [command.as_result() for command in self.sent],
-            "before": self.before.settings() if self.before else None,
+            "before": self.settings(self.before),
         }
         details.update(extra)
         return details
@@ -457,9 +525,13 @@ class PowerTask:
     def _send_failure(self, command: Command, error: WhatsminerError) -> Exception:
         """The error to end the task with when ``command`` failed."""
         rejected_limit = command.name == "adjust_power_limit" and isinstance(error, CommandRejectedError) and not isinstance(error, UnsupportedCommandError)
-        if not rejected_limit and not self.sent:
+        unsupported_percent = command.name in PERCENT_COMMANDS.values() and isinstance(error, UnsupportedCommandError)
+        if not rejected_limit and not unsupported_percent and not self.sent:
             return error  # nothing changed: the client's own actionable message
         message = str(error)
+        if unsupported_percent:
+            message = (f"This firmware does not support the power percentage ({command.name} is unknown to it), so power_percent "
+                       f"cannot be set on this miner; use power_limit or mining instead: {message}")
         if rejected_limit:
             watts = command.parameters["power_limit"]
             message = (
@@ -494,9 +566,9 @@ class PowerTask:
             message += f"The reply to {command.name} was lost, so it may not have run: {lost_reply} "
         message += ("Run the task again once the miner has applied the change (it then reports ok), raise wait_timeout if btminer "
                     "needs longer to restart on this miner, otherwise check the miner (pools, hashboards, power).")
-        last_seen = outcome.last_value.settings() if outcome.last_value else None
+        last_seen = self.settings(outcome.last_value)
         changed = (confirmed or len(self.sent) > 1 or last_seen is None or self.before is None
-                   or last_seen != self.before.settings())
+                   or last_seen != self.settings(self.before))
         return ModuleFailure(message, **self._details(wanted=dict(expected), last_seen=last_seen, changed=changed))
 
 
@@ -510,27 +582,34 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
     client.accept_truncated = False  # never decide from a cut-off summary or status
     task = PowerTask(client, wanted_settings(params), wait=params.get("wait", True), wait_timeout=params.get("wait_timeout", 300.0), **task_options)
     before = task.read_current()
+    percent = "power_percent" in task.wanted
     try:
-        commands = plan_commands(before, task.wanted)
+        commands = plan_commands(before, task.wanted, percent_mode=params.get("power_percent_mode") or "fast",
+                                 send_unreadable_percent=params.get("power_percent_unreadable") == "send")
     except ModuleFailure as failure:
-        raise ModuleFailure(f"{task.miner_name()}: {failure.message}", **{"before": before.settings(), **failure.details}) from None
-    after = before.settings()
+        raise ModuleFailure(f"{task.miner_name()}: {failure.message}", **{"before": task.settings(before), **failure.details}) from None
+    after = task.settings(before)
     verified = True
     uncertain: list[str] = []
+    unverifiable = [command for command in commands if not command.verifiable]
+    if unverifiable and not check_mode:
+        task.warnings.append(f"{task.miner_name()}: the firmware does not report its power percentage, so {unverifiable[0].name} "
+                             f"percent={unverifiable[0].parameters['percent']} was sent without a way to verify it "
+                             "(power_percent_unreadable=send): the task reports changed on every run")
     if commands and check_mode:
-        after, verified = predicted_settings(before, commands), False
+        after, verified = predicted_settings(before, commands, percent), False
         uncertain = uncertainties(before, commands)
         if before.max_power_limit_w is None:  # the range of watts is unknown: say so where it shows
             task.warnings.extend(f"{task.miner_name()}: check mode cannot know: {note}" for note in uncertain)
     elif commands:
         observation = task.apply(commands)
-        if observation is None:
-            after, verified = predicted_settings(before, commands), False
+        if observation is None or unverifiable:
+            after, verified = predicted_settings(before, commands, percent), False
         else:
-            after = observation.settings()
+            after = observation.settings(percent)
     result = {
         "changed": bool(commands),
-        "before": before.settings(),
+        "before": task.settings(before),
         "after": after,
         "commands": [command.as_result() for command in commands],
         "verified": verified,
@@ -540,8 +619,16 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
     if task.warnings:
         result["warnings"] = task.warnings
     if diff:
-        result["diff"] = {"before": before.settings(), "after": dict(after)}
+        result["diff"] = {"before": task.settings(before), "after": dict(after)}
+    result["power_w"] = {"before": before.power_w, "after": observation_power(task, commands, check_mode), "limit": before.effective_limit_w}
     return result
+
+
+def observation_power(task: PowerTask, commands: list[Command], check_mode: bool) -> int | None:
+    """The draw (W) the miner reported at the last read: ``None`` after commands that were not read back (check mode, wait=false)."""
+    if not commands:
+        return task.before.power_w if task.before else None
+    return None if check_mode else task.last_power_w
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,11 +639,14 @@ ARGUMENT_SPEC = {
     "mining": {"type": "bool"},
     "mode": {"type": "str", "choices": list(MODE_COMMANDS)},
     "power_limit": {"type": "int"},
+    "power_percent": {"type": "int"},
+    "power_percent_mode": {"type": "str", "choices": list(PERCENT_COMMANDS), "default": "fast"},
+    "power_percent_unreadable": {"type": "str", "choices": list(UNREADABLE_PERCENT_CHOICES), "default": "fail"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 300.0},
 }
 
 
 def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
-    """Bring mining, power mode and power limit to the wanted state (or predict it in check mode)."""
+    """Bring mining, power mode, power limit and power percent to the wanted state (or predict it in check mode)."""
     return manage_power(client, params, check_mode, diff)

@@ -104,6 +104,8 @@ WRITE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "adjust_power_limit": lambda params: int(params["power_limit"]),
     "reboot": lambda params: None,
     "restart_btminer": lambda params: "restart",
+    "set_power_pct": lambda params: {"percent": str(params["percent"]), "mode": "fast"},
+    "set_power_pct_v2": lambda params: {"percent": str(params["percent"]), "mode": "normal"},
 }
 
 

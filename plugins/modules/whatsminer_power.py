@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Mining on/off, power mode and power limit of a Whatsminer miner as desired state."""
+"""Mining on/off, power mode, power limit and power percentage of a Whatsminer miner as desired state."""
 
 from __future__ import annotations
 
@@ -64,6 +64,38 @@ options:
         verified nor kept idempotent there, so the task fails before sending anything when such a
         miner shows a limit, and advises to set the factory maximum instead.
     type: int
+  power_percent:
+    description:
+      - The share of its running power the miner should draw, from 1 to 100 (V(100) = no reduction).
+        Changes the draw within about a second in the default O(power_percent_mode=fast), without a
+        btminer restart, which makes it the fast way to curtail (demand response). The vendor
+        documents it as temporary; for a lasting cap use O(power_limit).
+      - Sends C(set_power_pct) (fast) or C(set_power_pct_v2) (normal) on API 2 firmware and
+        C(set.miner.power_percent) on API 3 firmware, after a mode change and before C(power_off).
+      - B(API 3 firmware) reports the percentage (C(get.miner.setting) C(power-percent), V(0) meaning
+        no reduction, shown as V(100)), so it is compared, set only when it differs and read back.
+      - B(API 2 firmware) has no documented read of it. By default the task then fails before
+        sending anything, as it could neither compare nor verify it; see O(power_percent_unreadable).
+        Firmware that does not know the command at all fails the task with a message that says so.
+    type: int
+  power_percent_mode:
+    description:
+      - V(fast) applies the percentage at once (about a second); V(normal) over minutes with a
+        smaller hashrate loss (the vendor's two modes).
+    type: str
+    choices: [fast, normal]
+    default: fast
+  power_percent_unreadable:
+    description:
+      - What to do with O(power_percent) on firmware that does not report the percentage (API 2).
+      - V(fail) (default) fails the task before anything is sent, naming the reason. The task is
+        never reported ok without knowing, and never changed on every run unless asked.
+      - V(send) sends the percentage on every run without being able to verify it. The task then
+        reports changed every time, RV(verified) is V(false) and a warning says why (as
+        O(hashfarm.whatsminer.whatsminer_pools#module:update_password=always) does for pool passwords).
+    type: str
+    choices: [fail, send]
+    default: fail
   wait:
     description:
       - Whether to wait, after the last command, until the miner answers and shows the wanted state.
@@ -93,16 +125,21 @@ extends_documentation_fragment:
   - hashfarm.whatsminer.attributes.actiongroup_whatsminer
   - hashfarm.whatsminer.attributes.idempotent
 attributes:
+  idempotent:
+    support: partial
+    details:
+      - Idempotent, except O(power_percent) with O(power_percent_unreadable=send) on API 2 firmware,
+        which is sent and reported changed on every run.
   check_mode:
     support: full
     details: Reads the current state and predicts the exact commands; requests no token and sends no command.
   diff_mode:
     support: full
-    details: Shows V(mining), V(mode) and V(power_limit_w) before and after.
+    details: Shows V(mining), V(mode), V(power_limit_w) and, when managed, V(power_percent) before and after.
 notes:
   - B(Order of the commands.) When several settings change in one task they are applied in this
     order, waiting after each one until the miner shows it. C(power_on) first, then the power limit,
-    then the power mode, and C(power_off) last. Mode and limit changes restart btminer, and are
+    then the power mode, then the power percentage, and C(power_off) last. Mode and limit changes restart btminer, and are
     thus applied while the miner runs (as other clients do too); a miner that must end stopped is
     stopped only after its last restart, so that no restart leaves it in a state nobody asked for.
     The limit comes before the mode because the miner may refuse a limit; refused first, it leaves
@@ -155,6 +192,11 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     power_limit: 99999
 
+- name: Cut the draw to 30 percent within seconds, without a btminer restart (API 3 firmware)
+  hashfarm.whatsminer.whatsminer_power:
+    host: "{{ ansible_host }}"
+    power_percent: 30
+
 - name: Switch to high power on many miners without waiting for each restart
   hashfarm.whatsminer.whatsminer_power:
     host: "{{ ansible_host }}"
@@ -206,6 +248,12 @@ after:
       description: Power limit in watts, V(null) when no limit is set (as in RV(before)).
       type: int
       sample: 3000
+    power_percent:
+      description:
+        - The power percentage, only when O(power_percent) is given. V(null) in RV(before) where the
+          firmware does not report it (API 2); in RV(after) there the value sent (RV(verified) false).
+      type: int
+      sample: 30
 commands:
   description:
     - The commands sent, in order; in check mode the commands that would be sent. Empty when nothing differs.
@@ -222,6 +270,16 @@ commands:
     parameters:
       description: Its parameters, as sent (strings).
       type: dict
+power_w:
+  description:
+    - The draw in watts the miner reported (C(summary) C(Power)) at the first read and at the last
+      read-back. Its C(after) is V(null) when the state after the commands was not read
+      (check mode, O(wait=false)).
+    - C(limit) is the effective power limit the miner reported at the first read (C(summary)
+      C(Power Limit)), the most it may draw while hashing; V(null) when not reported.
+  returned: success
+  type: dict
+  sample: {"before": 3400, "after": 1020, "limit": 3600}
 verified:
   description: Whether RV(after) was read back from the miner (V(false) in check mode and with O(wait=false) after changes).
   returned: success

@@ -38,7 +38,9 @@ class MinerConfig:
     confirmed at once (API 2 ``set_*_power`` still without a reply) and taken, with its restart,
     that many seconds later. ``power_limit_set_report``: ``value`` (status ``power_limit_set`` shows
     the limit, or ``no_power_limit_report``) or ``empty`` (it is always ``""`` while summary's
-    ``Power Limit`` shows the limit; port-4028 ``status`` only).
+    ``Power Limit`` shows the limit; port-4028 ``status`` only). ``hashing_ramp_s``: seconds the
+    true draw takes to reach the full draw after mining resumes or btminer starts (``draw.py``;
+    ``None`` = the profile's ``draw.RAMP_SECONDS``).
 
     Passwords (reference whatsminer-api-settings.md section 2.10; several details are inference,
     hence switches): ``factory_password_gate``: API 3 refuses every write except
@@ -62,6 +64,7 @@ class MinerConfig:
     pools_apply_restart: bool = False
     power_mode_restart: bool = True
     power_apply_delay_s: float = 0.0
+    hashing_ramp_s: float | None = None
     power_limit_set_report: str = "value"
     write_locked_code: int = 45
     join_error_code: int = 14
@@ -99,6 +102,8 @@ class MinerConfig:
         for name in ("idle_timeout_s", "token_expiry_s", "restart_seconds", "reboot_seconds", "pools_apply_delay_s", "power_apply_delay_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if self.hashing_ramp_s is not None and (isinstance(self.hashing_ramp_s, bool) or not 0 <= self.hashing_ramp_s <= 3600):
+            raise ValueError("hashing_ramp_s must be between 0 and 3600 seconds, or null for the profile's ramp")
         if self.tokens_per_ip < 1 or self.max_token_ips < 1:
             raise ValueError("token limits must be >= 1")
 

@@ -9,6 +9,7 @@ Routes::
     POST  /miners/<name>/reset    back to the initial state (body {"clear_log": true} optional)
     POST  /miners/<name>/move     listen at another loopback address (body {"host": "127.0.9.9"}), as after a DHCP change
     POST  /shutdown               ask the fleet's owner to stop (the CLI exits)
+    GET   /draw                   true draw now: {"miners": {name: watts}, "total_w", "time"} (draw.py)
     GET   /                       fleet summary (addresses, profiles, control port)
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -104,6 +106,9 @@ class ControlServer:
             self._only(method, "POST", None)
             self.fleet.shutdown_requested.set()
             return {"shutting_down": True}
+        if segments == ["draw"]:
+            from .draw import fleet_draw  # pylint: disable=import-outside-toplevel
+            return self._only(method, "GET", fleet_draw(self.fleet.miners, time.time()))
         if segments[0] != "miners" or len(segments) > 3:
             raise HttpError(404, f"no route {path}")
         if len(segments) == 1:

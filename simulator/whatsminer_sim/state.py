@@ -103,6 +103,8 @@ class MinerState:
     service_enabled: bool = True
     boot_time: float = 0.0
     btminer_start_time: float = 0.0
+    #: When mining last resumed (``power_on``, service start); the draw ramps up from then (``draw``).
+    mining_since: float = 0.0
     v3_passwords: dict[str, str] = field(default_factory=lambda: factory_v3_passwords(FACTORY_V3_PASSWORD))
     v3_permissions: dict[str, int] = field(default_factory=lambda: dict(FACTORY_V3_PERMISSIONS))
     v3_salt: str = "s1mSa1tX"
@@ -131,8 +133,11 @@ class MinerState:
                 raise ValueError(f"unknown state field {name!r}")
             setattr(staged, name, _coerce_field(name, value))
         staged.validate()
+        resumed = staged.mining and not self.mining and "mining_since" not in changes
         for name in changes:
             setattr(self, name, getattr(staged, name))
+        if resumed:
+            self.mining_since = time.time()
 
     def validate(self) -> None:
         """Raise ValueError when a field holds a value the firmware could never have."""

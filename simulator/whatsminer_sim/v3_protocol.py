@@ -99,6 +99,7 @@ WRITE_COMMANDS = frozenset({
     "set.system.reboot", "set.system.led", "set.system.hostname", "set.miner.fastboot", "set.system.webpools",
     "set.user.change_passwd", "set.system.update_firmware", "set.system.timezone", "set.system.ntp_server", "set.fan.temp_offset",
     "set.fan.poweroff_cool", "set.fan.zero_speed", "set.miner.upfreq_speed",
+    "set.miner.power_percent",
 })
 #: Write commands whose ``param`` is AES encrypted (section 7.2).
 ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
@@ -242,6 +243,7 @@ class RequestHandler:
             "set.fan.poweroff_cool": lambda param, key: self._set_flag(param, "poweroff_cool"),
             "set.fan.zero_speed": lambda param, key: self._set_flag(param, "fan_zero_speed"),
             "set.miner.upfreq_speed": lambda param, key: self._set_number(param, "upfreq_speed", UPFREQ_SPEED_RANGE, "upfreq speed"),
+            "set.miner.power_percent": self._set_power_percent,
         }
         if set(self._writes) != WRITE_COMMANDS:
             raise RuntimeError("API 3 write table and WRITE_COMMANDS disagree")
@@ -420,6 +422,21 @@ class RequestHandler:
             self.miner.live_state.apply({"mining": True, "mineroff_reason": "", "mineroff_time": ""})
         else:
             self.miner.begin_btminer_restart()
+        return False
+
+    def _set_power_percent(self, param: Any, key: bytes) -> bool:
+        """``{"percent": 0..100 (number or string), "mode": "fast"|"normal"}``: fast at once, normal after the restart window."""
+        del key
+        param = self._require(param)
+        if not isinstance(param, dict):
+            raise _invalid("power percent needs an object with percent and mode")
+        percent = _int_value(self._require(param.get("percent")), 0, 100, "power percent")
+        mode = _choice(param.get("mode", "fast"), ("fast", "normal"), "power percent mode")
+        changes = {"power_pct": None if percent in (0, 100) else percent}
+        if mode == "fast" or self.miner.live_config.restart_seconds <= 0:
+            self.miner.live_state.apply(changes)
+        else:
+            self.miner.call_later(self.miner.live_config.restart_seconds, lambda: self.miner.live_state.apply(changes))
         return False
 
     def _reboot(self, param: Any, key: bytes) -> bool:

@@ -191,7 +191,7 @@ def test_wanted_settings(params, expected):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({}, "give at least one of mining, mode or power_limit"),
+    ({}, "give at least one of mining, mode, power_limit or power_percent"),
     ({"mining": None, "mode": None, "power_limit": None}, "give at least one of"),
     ({"power_limit": 0}, "between 1 and 99998, or 99999 to remove the limit; got 0"),
     ({"power_limit": -5}, "got -5"),
@@ -404,7 +404,8 @@ def test_unchanged_sends_nothing(clock):
     assert result == {"changed": False, "before": {"mining": True, "mode": "normal", "power_limit_w": None},
                       "after": {"mining": True, "mode": "normal", "power_limit_w": None}, "commands": [], "verified": True,
                       "diff": {"before": {"mining": True, "mode": "normal", "power_limit_w": None},
-                               "after": {"mining": True, "mode": "normal", "power_limit_w": None}}}
+                               "after": {"mining": True, "mode": "normal", "power_limit_w": None}},
+                      "power_w": {"before": None, "after": None, "limit": 3600}}  # this fake miner reports no Power, its limit
 
 
 def test_check_mode_predicts_and_sends_nothing(clock):

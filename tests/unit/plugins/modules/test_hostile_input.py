@@ -152,7 +152,7 @@ MODULE_CASES = {
         *cases("verify_timeout", "argument 'verify_timeout' is of type", "10s", [10]),
     ],
     "whatsminer_power": [
-        Case("mode", None, "Nothing to manage: give at least one of mining, mode or power_limit"),
+        Case("mode", None, "Nothing to manage: give at least one of mining, mode, power_limit or power_percent"),
         *cases("mining", "argument 'mining' is of type", "maybe", 2, [True], {"on": True}, "truee"),
         *cases("mode", "value of mode must be one of: low, normal, high", "turbo", "", "LOW", 1, ["low"], "low; reboot", JSON_FRAGMENT),
         *cases("power_limit", "power_limit must be a number of watts between 1 and 99998", 0, -1, 100000, 2**63, True),

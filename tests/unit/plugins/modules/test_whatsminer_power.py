@@ -347,7 +347,7 @@ def test_unreachable_miner(run_module):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({}, "give at least one of mining, mode or power_limit"),
+    ({}, "give at least one of mining, mode, power_limit or power_percent"),
     ({"power_limit": 0}, "or 99999 to remove the limit; got 0"),
     ({"power_limit": 100000}, "got 100000"),
     ({"power_limit": -1}, "got -1"),
