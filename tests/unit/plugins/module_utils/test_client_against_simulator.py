@@ -400,7 +400,8 @@ WRITE_CASES = [
     WriteCase("power_off-no-reply", "power_off", {"respbefore": "false"}, {"mining": False, "mineroff_reason": "by whatsminer api"},
               expect_reply=False, volatile=("mineroff_time",)),
     WriteCase("power_on", "power_on", expected={"mining": True, "mineroff_reason": "", "mineroff_time": ""},
-              before={"mining": False, "mineroff_reason": "by whatsminer api", "mineroff_time": "2026-01-01 00:00:00"}),
+              before={"mining": False, "mineroff_reason": "by whatsminer api", "mineroff_time": "2026-01-01 00:00:00"},
+              volatile=("mining_since",)),  # when hashing restarted: the draw model's ramp starts there
     WriteCase("set_led-manual", "set_led", MANUAL_LED, {"led": "manual", "led_settings": MANUAL_LED}),
     WriteCase("set_led-auto", "set_led", {"param": "auto"}, {"led": "auto", "led_settings": {}}, before={"led": "manual", "led_settings": MANUAL_LED}),
     WriteCase("set_low_power", "set_low_power", expected={"power_mode": "low"}, expect_reply=False, effect="restart"),

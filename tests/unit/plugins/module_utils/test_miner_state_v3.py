@@ -160,7 +160,7 @@ def test_converted_replies_feed_the_api2_logic() -> None:
     }
     status = api3.status_reply(REAL_INFO, SETTING)
     assert status["Msg"] == {"mineroff": "false", "FirmwareVersion": "20250915.16.Rel2", "power_mode": "normal",
-                             "power_limit_set": api3.NO_LIMIT_SETTING, "hash_percent": ""}
+                             "power_limit_set": api3.NO_LIMIT_SETTING, "hash_percent": "", "power_percent": 0}
     assert api2.reports_power_limit_setting(status)
     summary = api3.summary_reply(STATUS, SETTING)
     assert summary["SUMMARY"][0]["MHS av"] == pytest.approx(184_244_000)
