@@ -130,8 +130,8 @@ def measure_ramp(fleet: dict, env: dict[str, str], playbook: list[str]) -> dict[
     sampler = DrawSampler(fleet)
     sampler.start()
     time.sleep(0.3)
-    wall, _output = run_process([*playbook, "-e", "whatsminer_curtail=false", "-e", f"whatsminer_ramp_kw_per_minute={RAMP_KW_PER_MINUTE}",
-                        "-e", "whatsminer_deadline_s=1800"], env)
+    resume = [*playbook, "-e", "whatsminer_curtail=false", "-e", f"whatsminer_ramp_kw_per_minute={RAMP_KW_PER_MINUTE}", "-e", "whatsminer_deadline_s=1800"]
+    wall, _output = run_process(resume, env)
     time.sleep(HASHING_RAMP_S + 1.0)
     sampler.done.set()
     sampler.join()

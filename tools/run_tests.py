@@ -464,7 +464,8 @@ class BackgroundStage:
         """Wait for the child, show the end of its log, and return its counts."""
         print(f"{self.name} ran alongside the other stages; its log: {self.log_file}", flush=True)
         self.process.wait()
-        lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        # The child's own TOTAL line stays in its log: the run has one closing line, the parent's.
+        lines = [line for line in self.log_file.read_text(encoding="utf-8", errors="replace").splitlines() if not line.startswith("TOTAL:")]
         print("\n".join(lines[-12:]), flush=True)
         try:
             return StageResult(**json.loads(self.result_file.read_text(encoding="utf-8"))[0])
