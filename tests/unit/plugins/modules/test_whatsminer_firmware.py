@@ -133,7 +133,7 @@ def test_refused_upgrade_command(one_miner, run_module, tmp_path, profile):
     assert reported_version(miner) == old
 
 
-@pytest.mark.parametrize("profile", ["2024", "3.x"])
+@pytest.mark.parametrize("profile", PROFILES)
 def test_reboot_beyond_reboot_timeout(one_miner, run_module, tmp_path, profile):
     miner = one_miner(profile, config={"reboot_seconds": 30.0})
     new = NEW_VERSIONS[profile]
