@@ -57,5 +57,8 @@ start_fleet() {
 # shellcheck disable=SC2034  # used by the runme.sh that source this file
 read -r -a TEST_EXECUTIONS <<< "${WHATSMINER_TEST_EXECUTIONS:-auto}"
 
-# Options every playbook of the tests runs with.
+# Options every playbook of the tests runs with. simulator_api (action_plugins/) calls the fleet's
+# control API from the controller: ansible.builtin.uri would start a Python interpreter per call.
 export ANSIBLE_INJECT_FACT_VARS=false
+ANSIBLE_ACTION_PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/action_plugins"
+export ANSIBLE_ACTION_PLUGINS
