@@ -188,35 +188,118 @@ def run_units(result: StageResult) -> None:
 
 
 def run_integration(result: StageResult) -> None:
-    """ansible-test integration over the staged collection (targets start simulated fleets)."""
-    run_ansible_test_integration(VENV_BIN, PYTHON_VERSION, [], result)
+    """ansible-test integration over the staged collection (targets start simulated fleets).
+
+    The targets mostly wait on simulated miners (restarts, reboots, pauses between batches), so they
+    run in ``INTEGRATION_SHARDS`` groups at once, each group by its own ansible-test on its own copy
+    of the staged collection (ansible-test keeps its state in the collection's tests/output).
+    """
+    targets = integration_targets(STAGED)
+    groups = split_targets(targets, INTEGRATION_SHARDS)
+    if len(groups) < 2:
+        run_ansible_test_integration(VENV_BIN, PYTHON_VERSION, [], result)
+        return
+    print(f"{len(targets)} targets in {len(groups)} groups run at once:", flush=True)
+    runs = []
+    for number, group in enumerate(groups, 1):
+        staged = copy_staged(BUILD / f"integration-{number}-collections")
+        log_file = BUILD / f"integration-{number}.log"
+        print(f"  group {number}: {' '.join(group)} (log: {log_file})", flush=True)
+        runs.append((staged, log_file, start_ansible_test_integration(VENV_BIN, PYTHON_VERSION, group, staged, log_file)))
+    notes = []
+    for staged, log_file, process in runs:
+        process.wait()
+        output = log_file.read_text(encoding="utf-8", errors="replace")
+        print(output, flush=True)
+        notes.append(count_integration(output, process.returncode, staged, result))
+    targets_run = sum(note[0] for note in notes)
+    targets_failed = sum(note[1] for note in notes)
+    exits = [f"ansible-test integration exited {note[2]}" for note in notes if note[2]]
+    result.note = "; ".join([f"{targets_run} targets in {len(groups)} groups at once, {targets_failed} failed", *exits])
 
 
-def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: list[str], result: StageResult) -> None:
-    """``ansible-test integration`` of ``targets`` (all when empty) from ``venv_bin``, counted into ``result``.
+# How many groups of integration targets run at once (run_integration), and the rough wall seconds
+# of each target alone on 2 cores, to balance the groups (a target not listed counts as 20 s).
+INTEGRATION_SHARDS = int(os.environ.get("WHATSMINER_INTEGRATION_SHARDS", "3"))
+TARGET_SECONDS = {
+    "fleet_site": 90, "reliability_faults": 65, "fleet_power": 45, "whatsminer_power": 30, "execution_paths": 45,
+    "reliability_fleet": 35, "whatsminer_pools": 20, "reliability_secrets": 20, "quick_start": 20, "fleet_curtail": 20,
+    "inventory_whatsminer": 20, "fleet_report": 18, "fleet_batches": 16, "whatsminer_firmware": 15,
+    "whatsminer_password_reboot": 13, "whatsminer_facts": 9, "whatsminer_settings": 9, "crypto_imports": 4,
+}
+
+
+def integration_targets(staged: Path) -> list[str]:
+    """The integration targets ansible-test runs by default (not hidden, disabled or unsupported)."""
+    names = []
+    for aliases in sorted((staged / "tests" / "integration" / "targets").glob("*/aliases")):
+        words = set(aliases.read_text(encoding="utf-8").split())
+        if not words & {"hidden", "disabled", "unsupported"}:
+            names.append(aliases.parent.name)
+    return names
+
+
+def split_targets(targets: list[str], groups: int) -> list[list[str]]:
+    """``targets`` in at most ``groups`` groups of about equal expected time (longest first, to the least loaded)."""
+    loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(max(1, min(groups, len(targets))))]
+    for name in sorted(targets, key=lambda target: -TARGET_SECONDS.get(target, 20)):
+        seconds, names = min(loads, key=lambda load: load[0])
+        loads[loads.index((seconds, names))] = (seconds + TARGET_SECONDS.get(name, 20), names + [name])
+    return [sorted(names) for _, names in loads if names]
+
+
+def copy_staged(root: Path) -> Path:
+    """A fresh copy of the staged collection under ``root`` (its own tests/output); returns the collection's path."""
+    copy = root / STAGED.relative_to(COLLECTION_ROOT)
+    if root.exists():
+        shutil.rmtree(root)
+    test_output = STAGED / "tests" / "output"
+    shutil.copytree(STAGED, copy, symlinks=True, ignore=lambda folder, names: ["output"] if Path(folder) == test_output.parent else [])
+    return copy
+
+
+def integration_command(venv_bin: Path, python_version: str, targets: list[str]) -> list[str]:
+    """The ansible-test integration command line for ``targets`` (all when empty)."""
+    return [str(venv_bin / "ansible-test"), "integration", "--python", python_version, "--color", "no", "--continue-on-error", *targets]
+
+
+def start_ansible_test_integration(venv_bin: Path, python_version: str, targets: list[str], staged: Path, log_file: Path) -> subprocess.Popen:
+    """Start ``ansible-test integration`` of ``targets`` in ``staged``, its output going to ``log_file``."""
+    with open(log_file, "w", encoding="utf-8") as output:
+        return subprocess.Popen(  # pylint: disable=consider-using-with
+            integration_command(venv_bin, python_version, targets), cwd=staged, env=test_environment(venv_bin),
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+
+
+def count_integration(output: str, returncode: int, staged: Path, result: StageResult) -> tuple[int, int, int]:
+    """Count one ansible-test integration run into ``result``; return (targets run, targets failed, exit code if unexplained).
 
     Each task of each playbook is a test case (ansible-test's junit callback writes them); a
     target that fails outside a playbook (e.g. its fleet does not start) counts as one failure.
     """
-    junit_dir = STAGED / "tests" / "output" / "junit"
-    if junit_dir.exists():
-        shutil.rmtree(junit_dir)
-    completed = run(
-        [str(venv_bin / "ansible-test"), "integration", "--python", python_version, "--color", "no", "--continue-on-error", *targets],
-        cwd=STAGED, env=test_environment(venv_bin), capture=True,
-    )
+    junit_dir = staged / "tests" / "output" / "junit"
     counts = StageResult("targets")
-    count_ansible_test(completed.stdout, r"Running (\S+) integration test (?:role|script)", counts)
+    count_ansible_test(output, r"Running (\S+) integration test (?:role|script)", counts)
     tasks = StageResult("tasks")
     for report in sorted(junit_dir.glob("*.xml")) if junit_dir.exists() else []:
         count_junit(report, tasks)
     result.passed += tasks.passed
     result.skipped += tasks.skipped
     result.failed += max(tasks.failed, counts.failed)
-    notes = [f"{counts.passed + counts.failed} targets, {counts.failed} failed"]
-    if completed.returncode != 0 and tasks.failed == 0 and counts.failed == 0:
-        result.failed += 1
-        notes.append(f"ansible-test integration exited {completed.returncode}")
+    unexplained = returncode if returncode != 0 and tasks.failed == 0 and counts.failed == 0 else 0
+    result.failed += 1 if unexplained else 0
+    return counts.passed + counts.failed, counts.failed, unexplained
+
+
+def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: list[str], result: StageResult) -> None:
+    """``ansible-test integration`` of ``targets`` (all when empty) from ``venv_bin`` in the staged collection, counted into ``result``."""
+    junit_dir = STAGED / "tests" / "output" / "junit"
+    if junit_dir.exists():
+        shutil.rmtree(junit_dir)
+    completed = run(integration_command(venv_bin, python_version, targets), cwd=STAGED, env=test_environment(venv_bin), capture=True)
+    run_count, failed, unexplained = count_integration(completed.stdout, completed.returncode, STAGED, result)
+    notes = [f"{run_count} targets, {failed} failed"] + ([f"ansible-test integration exited {unexplained}"] if unexplained else [])
     result.note = "; ".join([result.note, *notes] if result.note else notes)
 
 
@@ -476,10 +559,7 @@ class BackgroundStage:
 def start_background_stage(name: str) -> BackgroundStage:
     """Run stage ``name`` in a child process on its own copy of the staged collection."""
     root = BUILD / f"{name}-collections"
-    copy = root / STAGED.relative_to(COLLECTION_ROOT)
-    if root.exists():
-        shutil.rmtree(root)
-    shutil.copytree(STAGED, copy, symlinks=True)
+    copy_staged(root)
     log_file, result_file = BUILD / f"{name}.log", BUILD / f"{name}-result.json"
     result_file.unlink(missing_ok=True)
     command = [sys.executable, str(Path(__file__).resolve()), "--stages", name, "--collection-root", str(root), "--result-file", str(result_file)]

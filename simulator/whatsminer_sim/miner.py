@@ -101,6 +101,10 @@ class SimMiner:
         self._v3_handler = v3_protocol.RequestHandler(self)
         self._server: asyncio.AbstractServer | None = None
         self._v3_server: asyncio.AbstractServer | None = None
+        # While a listener is closed (refusing, rebooting, btminer down), its port stays bound but
+        # not listening (``_reserve_port``): clients get "connection refused", as from a real miner,
+        # and no other program on the machine (a parallel test's fleet) is given the port meanwhile.
+        self._reserved: dict[str, socket.socket] = {}
         self._v3_open_connections = 0
         self._listener_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -425,6 +429,7 @@ class SimMiner:
                 if server is not None:
                     server.close()
             self._server = self._v3_server = None
+            self._release_ports()
             with self._lock:
                 self._state.apply({"ip": host})
                 self.host = host
@@ -435,19 +440,45 @@ class SimMiner:
         async with self._listener_lock:
             wanted = self._should_listen()
             if wanted and self._server is None:
+                self._release_ports("v2")
                 self._server = await asyncio.start_server(self._serve_connection, self.host, self.port, reuse_address=True, backlog=256)
                 self.port = self._server.sockets[0].getsockname()[1]
             elif not wanted and self._server is not None:
                 server, self._server = self._server, None
                 server.close()
+                self._reserve_port("v2", self.port)
             with self._lock:
                 wanted_v3 = wanted and self.profile_spec.v3_port is not None
             if wanted_v3 and self._v3_server is None:
+                self._release_ports("v3")
                 self._v3_server = await asyncio.start_server(self._serve_v3_connection, self.host, self.v3_port, reuse_address=True, backlog=64)
                 self.v3_port = self._v3_server.sockets[0].getsockname()[1]
             elif not wanted_v3 and self._v3_server is not None:
                 server, self._v3_server = self._v3_server, None
                 server.close()
+                self._reserve_port("v3", self.v3_port)
+            if self._stopped:
+                self._release_ports()
+
+    def _reserve_port(self, api: str, port: int) -> None:
+        """Keep ``port`` bound but not listening while the miner refuses connections (see ``_reserved``)."""
+        if self._stopped or not port:
+            return
+        placeholder = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            placeholder.bind((self.host, port))
+        except OSError:
+            placeholder.close()  # best effort: the port is simply free, as before
+            return
+        self._reserved[api] = placeholder
+
+    def _release_ports(self, *apis: str) -> None:
+        """Unbind the reserved ports of ``apis`` (all when none given) before listening on them again."""
+        for api in apis or tuple(self._reserved):
+            placeholder = self._reserved.pop(api, None)
+            if placeholder is not None:
+                placeholder.close()
 
     async def _serve_tracked(self, writer: asyncio.StreamWriter, serve: Callable[[], Coroutine[Any, Any, str]]) -> None:
         """Run one connection's ``serve`` (it returns how to close), tracked for shutdown; then close as it said."""

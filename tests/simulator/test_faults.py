@@ -51,6 +51,10 @@ def test_refuse_connections(fleet3: Fleet) -> None:
     miner.configure(refuse_connections=True)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((miner.host, miner.port), timeout=2).close()
+    # The port stays the miner's meanwhile: nothing else on the machine can bind it (as a parallel
+    # test's fleet asking for a free port could, and then answer for the refusing miner).
+    with socket.socket() as intruder, pytest.raises(OSError):
+        intruder.bind((miner.host, miner.port))
     miner.configure(refuse_connections=False)
     assert read(miner, "status")["Code"] == 131
 

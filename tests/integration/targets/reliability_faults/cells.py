@@ -59,8 +59,9 @@ DESIRED_SETTINGS = {"fast_boot": True}
 TIMEOUT, RETRIES, WAIT_TIMEOUT, VERIFY_TIMEOUT = 1.0, 1, 5.0, 2.0
 #: A btminer restart that outlasts the wait (restart cells).
 LONG_RESTART_S, SHORT_WAIT_S = 4.0, 1.0
-#: A btminer restart that lasts the whole facts run (the facts restart cell).
-FACTS_RESTART_S = 120.0
+#: A btminer restart that lasts the whole matrix run (the restart cells of facts and settings; the
+#: fleet is stopped long before it ends, also on a slow, busy machine).
+FACTS_RESTART_S = 3600.0
 RUN_TASK = "Run the cell's module against its faulty miner"
 NOT_APPLICABLE = "-"
 API2_PROFILE, API3_PROFILE = "2024", "3.x"
