@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the runme.sh of the fleet_* targets, after ../setup_whatsminer_fleet/fleet.sh:
 #
-#   example_inventory OUT EXECUTION [RACKS]   the example inventory's desired state on the running
+#   example_inventory OUT EXECUTION [RACKS [RACK_SIZE]]
+#                                             the example inventory's desired state on the running
 #                                             simulated fleet (fleet_inventory.py), EXECUTION being
 #                                             the whatsminer_execution of every miner
 #   sim_ctl start|snapshot|connections ...    bulk calls to the fleet's control API (sim_ctl.py)
@@ -25,7 +26,8 @@ export ANSIBLE_FORKS="${ANSIBLE_FORKS:-12}"
 
 example_inventory() {
     "$SIMULATOR_PYTHON" "$FLEET_COMMON/fleet_inventory.py" --control-url "$FLEET_CONTROL_URL" \
-        --example "$EXAMPLE_INVENTORY" --out "$1" --var "whatsminer_execution=$2" --racks "${3:-3}"
+        --example "$EXAMPLE_INVENTORY" --out "$1" --var "whatsminer_execution=$2" --racks "${3:-3}" \
+        --rack-size "${4:-12}"
 }
 
 sim_ctl() {

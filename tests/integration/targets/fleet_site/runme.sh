@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The desired-state workflow on a simulated fleet of 36 miners of mixed firmware (1.4.x, 2.0.x,
-# 2024 and 3.x, nine of each; the API 3 super password of the 3.x miners is the admin password:
-# the role uses one password for both APIs): the example inventory's racks 1 to 3 as shipped
-# (group_vars, host_vars, vault), applied with the example CI pipelines' own ansible-playbook
+# The desired-state workflow on a simulated fleet of 21 miners of mixed firmware (1.4.x, 2.0.x,
+# 2024 and 3.x, five or six of each; the API 3 super password of the 3.x miners is the admin
+# password: the role uses one password for both APIs): the example inventory's racks 1 to 3 with
+# their first 7 miners each (every group_vars and host_vars file of the example applies: rack1-m07,
+# rack2-m04), as shipped (group_vars, host_vars, vault), applied with the example CI pipelines' own ansible-playbook
 # lines (check job, apply job, apply job again), through the in-process path (the
 # action plugins; setup_whatsminer_fleet/fleet.sh). Then mistakes in inventory, which must stop a run
 # before any miner is contacted.
@@ -16,7 +17,7 @@ source ../fleet_common/fleet.sh
 # The example inventory as shipped (five racks at farm addresses) passes the check that contacts no miner.
 operate "$OUTPUT_DIR/example-validate.jsonl" ansible-playbook -i "$EXAMPLE_INVENTORY" hashfarm.whatsminer.validate "$@"
 
-start_fleet --count 36 --profiles mixed,3.x --address-mode ports --restart-seconds 1 --password "$EXAMPLE_ADMIN_PASSWORD" \
+start_fleet --count 21 --profiles mixed,3.x --address-mode ports --restart-seconds 1 --password "$EXAMPLE_ADMIN_PASSWORD" \
     --v3-password "$EXAMPLE_ADMIN_PASSWORD"
 TARGET_DIR="$PWD"
 
@@ -39,7 +40,7 @@ for execution in "${TEST_EXECUTIONS[@]}"; do  # the in-process path (setup_whats
     rm -rf "$work"
     mkdir -p "$work"
     cd "$work"
-    example_inventory inventory "$execution"
+    example_inventory inventory "$execution" 3 7
     operate "$work/prepare.jsonl" ansible-playbook -i inventory "$TARGET_DIR/prepare.yml" -e "work=$work" "$@"
     sim_ctl start start.json
     sim_ctl snapshot before.json
