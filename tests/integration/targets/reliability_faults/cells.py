@@ -310,9 +310,10 @@ FIRMWARE_FAULTS: tuple[Fault, ...] = tuple(
 # lost reply to the reboot command is no failure (the module never relies on it).
 
 #: A rotation authenticates four times (new_password, password; after the change both again) and
-#: sends the change: on API 2 one token each (the change spends the token of the proven password),
-#: on API 3 one salt read each.
-ROTATION_TOKENS = 4
+#: sends the change: on API 2 one token each (the change spends the token of the proven password);
+#: on API 3 one salt read each, and one more after each of the two checks that the miner refuses
+#: with -1 (new_password before the change, password after it), as after any wrong password.
+ROTATION_TOKENS, ROTATION_SALT_READS = 4, 6
 
 
 def rotation(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
@@ -334,15 +335,16 @@ OPERATION_FAULTS: tuple[Fault, ...] = (
                                                  max_tokens=ROTATION_TOKENS), Expected("changed+warning", LOST_CHANGE_WORDS)),
     # The first two set.user.change_passwd of a run are the checks of new_password and password (old = new).
     rotation("reset after set.user.change_passwd ran",
-             Setup(faults=(rule("drop", ["set.user.change_passwd"], mode="reset", skip=2, remaining=1),), max_tokens=ROTATION_TOKENS),
+             Setup(faults=(rule("drop", ["set.user.change_passwd"], mode="reset", skip=2, remaining=1),), max_tokens=ROTATION_SALT_READS),
              Expected("changed+warning", LOST_CHANGE_WORDS), api="3"),
     rotation("connection refused", Setup(config={"refuse_connections": True}), Expected("failed", "cannot connect (Connection refused)")),
     rotation("connect timeout", Setup(blackhole=True), Expected("failed", "no connection within 1 s"), api="3"),
     rotation("neither password works", Setup(password="wrong_1", max_tokens=2),
              Expected("failed", "neither new_password nor password authenticates")),
     rotation("write API disabled", Setup(state={"write_api_enabled": False}), Expected("failed", "Miner API Switch")),
+    # Refused checks: new_password (-1, so the salt is read again) and the factory password (-4): three salt reads.
     rotation("factory password, change refused",
-             Setup(state={"v3_passwords": FACTORY_V3_PASSWORDS}, config={"factory_password_change": "refuse"}, password="super", max_tokens=2),
+             Setup(state={"v3_passwords": FACTORY_V3_PASSWORDS}, config={"factory_password_change": "refuse"}, password="super", max_tokens=3),
              Expected("failed", "WhatsMinerTool"), api="3"),
     reboot("reset after reboot was sent", Setup(faults=(rule("drop", ["reboot"], mode="reset"),)), Expected("changed")),
     reboot("reboot beyond reboot_timeout", Setup(config={"reboot_seconds": 30.0}, options={"reboot_timeout": 1.0}),
