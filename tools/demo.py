@@ -12,10 +12,13 @@
    power limit, the admin password in the vault);
 4. discover the farm (ansible-inventory --graph) and show what it found;
 5. run hashfarm.whatsminer.site on the discovered inventory: the miners start the way a fresh farm
-   does, so it changes pools and power settings;
+   does after the one manual step of the README's quick start (a password other than the factory
+   one, the write API switched on; the simulated firmware refuses API 3 writes with a factory
+   password, as real firmware does), so it changes pools and power settings;
 6. run it again: nothing changes (the demo checks that and says so);
-7. take one miner off the network, let one run hot, and run hashfarm.whatsminer.facts: the fleet
-   table, and the report files (HTML, CSV, JSON) in build/demo/report;
+7. take one miner off the network, let one run hot, factory-reset one, and run hashfarm.whatsminer.facts
+   with the factory-password audit: the fleet table, and the report files (HTML, CSV, JSON) in
+   build/demo/report;
 8. stop the fleet.
 
 The output is a summary (changes, failures, the tables); the full output of every command is in
@@ -64,10 +67,13 @@ BEFORE_SITE = {
     "rack3-m02": {"state": {"power_limit_w": 3300}},
 }
 # Before the report: a miner that drops off the network, one (a 3.x one, read over API 3) that runs
-# hot with an error code.
+# hot with an error code, and one (3.x too) that a technician has factory-reset: factory passwords,
+# write API off, so the password audit of the report flags it.
 BEFORE_REPORT = {
     "rack5-m11": {"config": {"refuse_connections": True}},
     "rack4-m04": {"state": {"env_temp_c": 41.5, "error_codes": [600]}},
+    "rack4-m08": {"state": {"v3_passwords": {"super": "super", "user1": "user1", "user2": "user2", "user3": "user3"},
+                            "write_api_enabled": False}},
 }
 
 
@@ -298,8 +304,12 @@ def main() -> int:
     say(f"starting {count} simulated miners (firmware 1.4.x, 2.0.x, 2024 and 3.x) on {NETWORK_PREFIX}.1 to {NETWORK_PREFIX}.{count}, "
         f"port 4028 (3.x: API 3 on port 4433 too), and on the same network another vendor's miner, an HTTP-only device, "
         f"a silent and a resetting address ({NETWORK_PREFIX}.{min(ODD_DEVICES.values())} and up)")
+    say("each miner has had the one manual step a real one needs (README, quick start step 1): a password other than the "
+        "factory one (the example vault's) and the write API switched on; like the firmware, the simulated miners refuse "
+        "API 3 writes while the factory password is in use")
     fleet_args = ("--count", str(count), "--profiles", "mixed,3.x", "--address-mode", "ips", "--ips-base", f"{NETWORK_PREFIX}.1",
-                  "--odd-devices", odd, "--password", EXAMPLE_ADMIN_PASSWORD, "--v3-password", EXAMPLE_ADMIN_PASSWORD, "--restart-seconds", "2")
+                  "--odd-devices", odd, "--password", EXAMPLE_ADMIN_PASSWORD, "--v3-password", EXAMPLE_ADMIN_PASSWORD, "--factory-password-gate",
+                  "--restart-seconds", "2")
     with running_fleet(DEMO_DIR / "fleet", *fleet_args) as fleet:
         inventory = write_discovery_inventory(options.racks)
         simulated = sorted(fleet["miners"], key=lambda miner: miner["host"].split(".")[-1].zfill(3))
@@ -332,11 +342,11 @@ def main() -> int:
             return 1
         say(f"second run: nothing changed on any of the {len(second)} miners (changed=0)")
 
-        say("one miner drops off the network and one runs hot with an error code:")
+        say("one miner drops off the network, one runs hot with an error code, one was factory-reset by a technician:")
         set_miners(fleet, hosts, {host: change for host, change in BEFORE_REPORT.items() if host in hosts}, names)
-        say("the fleet report (hashfarm.whatsminer.facts)")
+        say("the fleet report with the factory-password audit (hashfarm.whatsminer.facts -e whatsminer_report_audit_passwords=true)")
         report_dir = DEMO_DIR / "report"
-        status, output = playbook("facts", "5-facts", "-e", f"whatsminer_report_dir={report_dir}")
+        status, output = playbook("facts", "5-facts", "-e", f"whatsminer_report_dir={report_dir}", "-e", "whatsminer_report_audit_passwords=true")
         summarize(output)
         table = debug_block(output, "Show the fleet")
         print(table if table else f"    (no fleet table in the output; see {LOG_DIR / '5-facts.log'})")

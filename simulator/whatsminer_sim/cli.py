@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--password", default="admin", help="API 2 admin password of every miner (default admin)")
     fleet.add_argument("--v3-password", default="super", help="API 3 'super' account password of every miner (default super)")
     fleet.add_argument("--write-api", choices=("enabled", "disabled"), default="enabled", help="write API switch (default enabled)")
-    fleet.add_argument("--factory-password-gate", action="store_true",
-                       help="API 3 refuses writes (-4 no permission) while the account has its factory password (default off)")
+    fleet.add_argument("--factory-password-gate", action=argparse.BooleanOptionalAction, default=True,
+                       help="API 3 refuses writes (-4 no permission) while the account has its factory password, as the firmware "
+                            "does (default on; --no-factory-password-gate lets a fleet write with its factory passwords)")
     fleet.add_argument("--factory-password-change", choices=("allow", "refuse"), default="allow",
                        help="whether update_pwd / set.user.change_passwd may change a factory password (default allow)")
     fleet.add_argument("--seed", type=int, default=0, help="seed of identities, jitter and faults (default 0)")

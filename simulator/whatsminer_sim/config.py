@@ -45,8 +45,9 @@ class MinerConfig:
     Passwords (reference whatsminer-api-settings.md section 2.10; several details are inference,
     hence switches): ``factory_password_gate``: API 3 refuses every write except
     ``set.user.change_passwd`` with -4 "no permission" while the signing account still has its
-    factory password (vendor doc). Off by default, because the fleets of the existing suites write
-    with the factory passwords; API 2 is gated by the write-API switch (``write_api_enabled``)
+    factory password (vendor doc). Off by default here, because the simulator's own protocol tests
+    write with the factory passwords; the command line's fleets turn it on (``--factory-password-gate``,
+    the default there). API 2 is gated by the write-API switch (``write_api_enabled``)
     alone, as the reference infers. ``factory_password_change``: whether ``update_pwd`` (API 2)
     and ``set.user.change_passwd`` (API 3) may change a password that is still the factory one
     (``allow``) or are refused (``refuse``: API 2 answers "can't access write cmd" with

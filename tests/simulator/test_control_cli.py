@@ -15,7 +15,7 @@ import pytest
 from sim_client import read
 
 from whatsminer_sim import Fleet, wait_for
-from whatsminer_sim.cli import assignments_to_patch
+from whatsminer_sim.cli import assignments_to_patch, build_parser
 
 SIMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "simulator"))
 PROCESS_TIMEOUT_S = 30.0
@@ -129,6 +129,13 @@ def test_cli_fleet_inventory_and_control(tmp_path: Any) -> None:
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=PROCESS_TIMEOUT_S)
+
+
+def test_cli_fleets_have_the_factory_password_gate_unless_told_otherwise() -> None:
+    """The CLI fleet (integration tests, demo, make sim) locks API 3 writes behind the factory password, as the firmware does."""
+    parser = build_parser()
+    assert parser.parse_args(["fleet"]).factory_password_gate is True
+    assert parser.parse_args(["fleet", "--no-factory-password-gate"]).factory_password_gate is False
 
 
 def test_cli_exits_when_its_lifetime_ends(tmp_path: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sim_client import PrivilegedClient
 from sim_client_v3 import WriterV3
 
-from whatsminer_sim import Fleet
+from whatsminer_sim import Fleet, wait_for
 
 CHANGE = "set.user.change_passwd"
 
@@ -58,6 +58,16 @@ def test_api2_write_switch_locks_update_pwd(start_fleet: Callable[..., Fleet]) -
     assert miner.state.admin_password == "old_1"
 
 
+def test_api2_is_locked_by_the_write_switch_not_by_the_factory_password(start_fleet: Callable[..., Fleet]) -> None:
+    """API 2 with the gate on: the factory admin password writes while the switch is on; a factory reset turns it off."""
+    miner = start_fleet(count=1, profiles="2024", config={"factory_password_gate": True, "reboot_seconds": 0.2}).miners[0]
+    assert PrivilegedClient(miner, password="admin").call("set_led", param="auto")["Code"] == 131
+    assert PrivilegedClient(miner, password="admin").call("factory_reset")["Code"] == 131
+    wait_for(miner.api_available)  # the factory reset reboots the miner
+    reply = PrivilegedClient(miner, password="admin").call("set_led", param="auto")
+    assert (reply["Code"], reply["Msg"]) == (45, "can't access write cmd")
+
+
 def test_change_passwd_takes_effect_at_once(start_fleet: Callable[..., Fleet]) -> None:
     miner = start_fleet(count=1, profiles="3.x", v3_password="old_pw_1").miners[0]
     writer = WriterV3(miner, password="old_pw_1")
@@ -81,7 +91,10 @@ def test_change_passwd_refusals(start_fleet: Callable[..., Fleet]) -> None:
 def test_factory_password_gate_of_api3(start_fleet: Callable[..., Fleet], gate: bool) -> None:
     miner = start_fleet(count=1, profiles="3.x", config={"factory_password_gate": gate}).miners[0]
     writer = WriterV3(miner, password="super")
-    assert writer.call("set.system.led", "auto")["code"] == (-4 if gate else 0)
+    reply = writer.call("set.system.led", "auto")
+    assert reply["code"] == (-4 if gate else 0)
+    if gate:
+        assert reply["msg"] == "no permission"  # the vendor document's words
     # The password change itself is not gated, and lifts the gate.
     assert change_v3(writer, "super", "farm_pw_1")["code"] == 0
     assert WriterV3(miner, password="farm_pw_1").call("set.system.led", "auto")["code"] == 0

@@ -43,13 +43,16 @@ from reliability import Checks, ControlApi, print_table, read_records, task_resu
 from whatsminer_sim.firmware import make_test_image  # noqa: E402  # pylint: disable=import-error
 
 FACTS, POOLS, POWER, SETTINGS = "whatsminer_facts", "whatsminer_pools", "whatsminer_power", "whatsminer_settings"
-FIRMWARE = "whatsminer_firmware"
+FIRMWARE, ROTATION, REBOOT = "whatsminer_firmware", "whatsminer_password", "whatsminer_reboot"
 MODULES = (FACTS, POOLS, POWER, SETTINGS)
 WRITERS = (POOLS, POWER, SETTINGS)
-#: The columns of the matrix: MODULES against every fault, and whatsminer_firmware against the faults of its upload.
-MATRIX_MODULES = MODULES + (FIRMWARE,)
+#: The columns of the matrix: MODULES against every fault, whatsminer_firmware against the faults of its upload,
+#: whatsminer_password and whatsminer_reboot against the faults of their own command.
+MATRIX_MODULES = MODULES + (FIRMWARE, ROTATION, REBOOT)
 PATHS = ("auto", "module")
-PASSWORD = "cells_1"
+#: The write password of every miner of the fleet (not the factory one: the fleet's factory-password gate is on),
+#: and the one the whatsminer_password cells rotate it to.
+PASSWORD, NEW_PASSWORD = "cells_1", "cells_2"
 #: What the writing modules ask for (a change on every miner of the fleet).
 DESIRED_POOLS = [["stratum+tcp://reliability.example.com:3333", "cells.worker"]]
 DESIRED_POWER = {"power_mode": "low", "power_limit_w": 3000}
@@ -268,10 +271,16 @@ FAULTS_V3: tuple[Fault, ...] = (
 # The firmware upgrade (whatsminer_firmware): the faults of its upload, on both APIs.
 
 
-def firmware(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
-    """A fault of the firmware upgrade (whatsminer_firmware only), on a 2024 miner (``api`` "2") or a 3.x miner ("3")."""
+def one_module(module: str, name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
+    """A fault of one module's own command, on a 2024 miner (``api`` "2") or a 3.x miner ("3"); every miner reboots fast."""
     setup = Setup(**{**setup.__dict__, "config": {**FIRMWARE_REBOOT, **setup.config}})
-    return Fault(f"{'api3 ' if api == '3' else ''}firmware: {name}", {FIRMWARE: setup}, {FIRMWARE: expected}, api=api)
+    label = module.removeprefix("whatsminer_")
+    return Fault(f"{'api3 ' if api == '3' else ''}{label}: {name}", {module: setup}, {module: expected}, api=api)
+
+
+def firmware(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
+    """A fault of the firmware upgrade (whatsminer_firmware only)."""
+    return one_module(FIRMWARE, name, setup, expected, api)
 
 
 FIRMWARE_FAULTS: tuple[Fault, ...] = tuple(
@@ -293,7 +302,61 @@ FIRMWARE_FAULTS: tuple[Fault, ...] = tuple(
 )
 
 
-FAULTS = FAULTS + FAULTS_V3 + FIRMWARE_FAULTS
+# ---------------------------------------------------------------------------------------------
+# Password rotation (whatsminer_password, from PASSWORD to NEW_PASSWORD) and reboot/restart
+# (whatsminer_reboot): the faults that test what is their own. A lost reply to the change is settled
+# by asking the miner which password works; a refused or hung connection sends nothing; a miner
+# whose write account still has its factory password and whose firmware refuses to change it gets
+# the manual step; a reboot or restart that outlasts reboot_timeout fails with changed=true, and a
+# lost reply to the reboot command is no failure (the module never relies on it).
+
+#: A rotation authenticates four times (new_password, password; after the change both again) and
+#: sends the change: on API 2 one token each (the change spends the token of the proven password);
+#: on API 3 one salt read each, and one more after each of the two checks that the miner refuses
+#: with -1 (new_password before the change, password after it), as after any wrong password.
+ROTATION_TOKENS, ROTATION_SALT_READS = 4, 6
+
+
+def rotation(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
+    """A fault of the password rotation (whatsminer_password only)."""
+    return one_module(ROTATION, name, setup, expected, api)
+
+
+def reboot(name: str, setup: Setup, expected: Expected, api: str = "2") -> Fault:
+    """A fault of the reboot or btminer restart (whatsminer_reboot only; ``options`` ``operation``, default reboot)."""
+    return one_module(REBOOT, name, setup, expected, api)
+
+
+LOST_CHANGE_WORDS = "the reply to the password change was lost"
+REBOOT_TIMEOUT_WORDS = "did not answer again within reboot_timeout (1 s)"
+FACTORY_V3_PASSWORDS = {"super": "super", "user1": "user1", "user2": "user2", "user3": "user3"}
+
+OPERATION_FAULTS: tuple[Fault, ...] = (
+    rotation("reset after update_pwd ran", Setup(faults=(rule("drop", ["update_pwd"], mode="reset", remaining=1),),
+                                                 max_tokens=ROTATION_TOKENS), Expected("changed+warning", LOST_CHANGE_WORDS)),
+    # The first two set.user.change_passwd of a run are the checks of new_password and password (old = new).
+    rotation("reset after set.user.change_passwd ran",
+             Setup(faults=(rule("drop", ["set.user.change_passwd"], mode="reset", skip=2, remaining=1),), max_tokens=ROTATION_SALT_READS),
+             Expected("changed+warning", LOST_CHANGE_WORDS), api="3"),
+    rotation("connection refused", Setup(config={"refuse_connections": True}), Expected("failed", "cannot connect (Connection refused)")),
+    rotation("connect timeout", Setup(blackhole=True), Expected("failed", "no connection within 1 s"), api="3"),
+    rotation("neither password works", Setup(password="wrong_1", max_tokens=2),
+             Expected("failed", "neither new_password nor password authenticates")),
+    rotation("write API disabled", Setup(state={"write_api_enabled": False}), Expected("failed", "Miner API Switch")),
+    # Refused checks: new_password (-1, so the salt is read again) and the factory password (-4): three salt reads.
+    rotation("factory password, change refused",
+             Setup(state={"v3_passwords": FACTORY_V3_PASSWORDS}, config={"factory_password_change": "refuse"}, password="super", max_tokens=3),
+             Expected("failed", "WhatsMinerTool"), api="3"),
+    reboot("reset after reboot was sent", Setup(faults=(rule("drop", ["reboot"], mode="reset"),)), Expected("changed")),
+    reboot("reboot beyond reboot_timeout", Setup(config={"reboot_seconds": 30.0}, options={"reboot_timeout": 1.0}),
+           Expected("failed", REBOOT_TIMEOUT_WORDS)),
+    reboot("restart beyond reboot_timeout", Setup(config={"restart_seconds": 30.0}, options={"reboot_timeout": 1.0, "operation": "restart"}),
+           Expected("failed", REBOOT_TIMEOUT_WORDS), api="3"),
+    reboot("connection refused", Setup(config={"refuse_connections": True}), Expected("failed", "cannot connect (Connection refused)"), api="3"),
+)
+
+
+FAULTS = FAULTS + FAULTS_V3 + FIRMWARE_FAULTS + OPERATION_FAULTS
 API2_FAULT_COUNT = sum(1 for fault in FAULTS if fault.api == "2")
 
 
@@ -348,10 +411,10 @@ def authentications(cell: Cell, miner: dict) -> int:
     return miner["counters"]["tokens_issued" if cell.fault.profile == API2_PROFILE else "v3_salt_reads"]
 
 
-def truth_of(miner: dict) -> dict:
-    """The parts of a miner's true state that the modules may change."""
+def truth_of(miner: dict, module: str) -> dict:
+    """The parts of a miner's true state that the modules may change (``module``'s own too: passwords, boot times)."""
     state = miner["state"]
-    return {
+    truth = {
         "pools": [[slot["url"], slot["user"]] for slot in state["pools"] if slot["url"]],
         "power_mode": state["power_mode"],
         "power_limit_w": state["power_limit_w"],
@@ -359,6 +422,11 @@ def truth_of(miner: dict) -> dict:
         "fw_version": state["fw_version"],
         "fast_boot": state["fast_boot"],
     }
+    if module == ROTATION:
+        truth["password"] = state["admin_password"] if miner["profile"] == API2_PROFILE else state["v3_passwords"]["super"]
+    if module == REBOOT:
+        truth["boot_time"], truth["btminer_start_time"] = state["boot_time"], state["btminer_start_time"]
+    return truth
 
 
 def converged(module: str, truth: dict) -> bool:
@@ -371,6 +439,8 @@ def converged(module: str, truth: dict) -> bool:
         return truth["fw_version"] in FIRMWARE_VERSIONS.values()
     if module == SETTINGS:
         return all(truth[name] == value for name, value in DESIRED_SETTINGS.items())
+    if module == ROTATION:
+        return truth["password"] == NEW_PASSWORD
     return True
 
 
@@ -407,7 +477,7 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
             api.patch(cell.miner, config=plan.config)
             restart_btminer(miner, PASSWORD)
         snapshot = api.miner(cell.miner)
-        before[cell.name] = {"truth": truth_of(snapshot), "tokens": authentications(cell, snapshot)}
+        before[cell.name] = {"truth": truth_of(snapshot, cell.module), "tokens": authentications(cell, snapshot)}
         if plan.config and not plan.restart_btminer:
             api.patch(cell.miner, config=plan.config)
         if plan.faults:
@@ -427,6 +497,7 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
             "cell_firmware_version": FIRMWARE_VERSIONS[cell.fault.profile],
             "cell_firmware_image": str(workdir / f"firmware-{cell.fault.profile}.bin"),
             "cell_reboot_timeout": plan.options.get("reboot_timeout", FIRMWARE_REBOOT_TIMEOUT),
+            "cell_operation": plan.options.get("operation", "reboot"),
         }
     inventory = {
         "cells": {
@@ -437,6 +508,7 @@ def setup(api: ControlApi, workdir: Path, blackhole_port: int) -> None:
                 "cell_retries": RETRIES,
                 "cell_pools": [{"url": url, "user": user} for url, user in DESIRED_POOLS],
                 "cell_power": {"mode": DESIRED_POWER["power_mode"], "power_limit": DESIRED_POWER["power_limit_w"]},
+                "cell_new_password": NEW_PASSWORD,
             },
             "hosts": hosts,
         }
@@ -480,7 +552,7 @@ def check_cell(checks: Checks, cell: Cell, path: str, record: dict | None, befor
         checks.check(state_changed, f"{label}: changed only when the true state changed", f"before {before}, after {after}")
     if record is not None and not result.get("changed"):
         checks.check(not state_changed, f"{label}: unchanged means the true state did not change", f"before {before}, after {after}")
-    if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS + (FIRMWARE,):
+    if outcome in ("ok", "ok+warning", "changed", "changed+warning") and cell.module in WRITERS + (FIRMWARE, ROTATION):
         checks.check(converged(cell.module, after), f"{label}: a success leaves what was asked for", f"true state {after}")
     what = "API tokens" if cell.fault.profile == API2_PROFILE else "salt reads"
     checks.check(tokens <= cell.setup.max_tokens, f"{label}: tokens", f"{tokens} {what}, at most {cell.setup.max_tokens} expected")
@@ -498,7 +570,7 @@ def check(api: ControlApi, workdir: Path, path: str) -> int:
     for cell in cells:
         miner = miners[cell.miner]
         tokens = authentications(cell, miner) - before[cell.name]["tokens"]  # counters survive resets
-        outcomes[cell.name] = check_cell(checks, cell, path, records.get(cell.name), before[cell.name]["truth"], truth_of(miner), tokens)
+        outcomes[cell.name] = check_cell(checks, cell, path, records.get(cell.name), before[cell.name]["truth"], truth_of(miner, cell.module), tokens)
     (workdir / f"outcomes-{path}.json").write_text(json.dumps(outcomes))
     (workdir / f"checks-{path}.json").write_text(json.dumps({"passed": checks.passed, "failures": checks.failures}))
     return checks.report()

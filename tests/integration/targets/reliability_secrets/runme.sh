@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Secret hygiene: the modules run with unique marker passwords (admin and pool passwords) on both
-# execution paths, at -vvvv with --diff and an Ansible log file, while every message sent to
-# syslog or the journal is captured; scan.py then searches all of it for the markers.
+# execution paths and both APIs (three API 2 miners, one 3.x), at -vvvv with --diff and an Ansible
+# log file, while every message sent to syslog or the journal is captured; scan.py then searches
+# all of it for the markers.
 # No xtrace here: the markers must not reach this script's own output either.
 set -eu
 
@@ -14,7 +15,7 @@ scan() {
 }
 
 scan markers
-start_fleet --count 3 --profiles 1.4.x,2.0.x,2024 --address-mode ports --restart-seconds 0.5
+start_fleet --count 4 --profiles 1.4.x,2.0.x,2024,3.x --address-mode ports --restart-seconds 0.5
 WHATSMINER_PASSWORD="$(reliability_python -c 'import json, sys; print(json.load(open(sys.argv[1]))["marker_admin"])' "$VARS_FILE")"
 export WHATSMINER_PASSWORD  # for the task that takes the admin password from the environment
 

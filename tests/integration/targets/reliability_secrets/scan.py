@@ -5,10 +5,13 @@
 ``runme.sh`` uses this script for each step:
 
 ``markers``  writes unique marker passwords (``secrets_vars.yml``) for this run;
-``prepare``  resets the fleet, gives every miner the marker admin password and makes miner-003
-             apply pools slowly (so that a verification failure is among the outputs);
+``prepare``  resets the fleet, gives every miner the marker admin password (API 3: the ``super``
+             account's), makes miner-003 apply pools slowly (so that a verification failure is
+             among the outputs) and makes miner-001 (API 2) and miner-004 (API 3) lose the reply
+             to the password change (so that the rotation's recovery, which authenticates with
+             both passwords again, is among the outputs);
 ``verify``   checks that the markers really reached the miners (the scan would prove nothing
-             otherwise), then searches every output of the runs for every marker, raw and base64
+             otherwise; the rotation at the end leaves every miner on ``marker_new``), then searches every output of the runs for every marker, raw and base64
              encoded: playbook output at -vvvv with --diff, the Ansible log file, every returned
              value (reliability_record), and every message Python processes sent to syslog or the
              journal (syslog_capture/sitecustomize.py). It prints the figures and fails on any hit.
@@ -28,10 +31,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability_common"))
 
 # pylint: disable=wrong-import-position
-from reliability import Checks, ControlApi, read_records  # noqa: E402
+from reliability import Checks, ControlApi, read_records, task_results, warning_texts  # noqa: E402
 
 SLOW_MINER = "miner-003"
 SLOW_POOLS_S = 2.0
+#: The miners that lose the reply to the password change, and the fault rule of each. API 3 checks a
+#: password with the same command as the change: secrets.yml sends six checks before the change (two
+#: each in the check-mode rotation, the wrong-password rotation and the rotation itself). When that
+#: count changes, verify fails (no lost reply), never silently.
+API3_CHECKS_BEFORE_THE_CHANGE = 6
+LOST_CHANGE = {
+    "miner-001": {"kind": "drop", "commands": ["update_pwd"], "mode": "reset", "remaining": 1},
+    "miner-004": {"kind": "drop", "commands": ["set.user.change_passwd"], "mode": "reset", "skip": API3_CHECKS_BEFORE_THE_CHANGE,
+                  "remaining": 1},
+}
+API2_PROFILES = ("1.4.x", "2.0.x", "2024")
+ROTATE_TASK = "Rotate the admin password (miner-001 and miner-004 lose the reply to the change, so the module asks which password works)"
+AGAIN_TASK = "Rotate again (new_password already works)"
 MARKER_NAMES = ("marker_admin", "marker_pool_1", "marker_pool_2", "marker_pool_3", "marker_wrong", "marker_invalid", "marker_new")
 #: What Ansible shows for a no_log value it had to hide (eight asterisks, not part of a banner line).
 MASK = re.compile(r"(?<!\*)\*{8}(?!\*)")
@@ -46,11 +62,20 @@ def write_markers(path: Path) -> None:
 
 
 def prepare(api: ControlApi, markers: dict) -> None:
-    """Every miner back to its initial state with the marker admin password; miner-003 slow to apply pools."""
+    """Every miner back to its initial state with the marker admin password; miner-003 slow to apply pools; two lose a reply."""
     for miner in api.miners():
-        api.reset(miner["name"])
-        api.patch(miner["name"], state={"admin_password": markers["marker_admin"]})
+        initial = api.reset(miner["name"])
+        api.patch(miner["name"], state={"admin_password": markers["marker_admin"],
+                                        "v3_passwords": {**initial["state"]["v3_passwords"], "super": markers["marker_admin"]}})
     api.patch(SLOW_MINER, config={"pools_apply_delay_s": SLOW_POOLS_S})
+    for name, fault in LOST_CHANGE.items():
+        api.patch(name, faults=[fault])
+
+
+def write_password(miner: dict) -> str:
+    """The true password of the miner's write account: API 2 ``admin``, API 3 ``super``."""
+    state = miner["state"]
+    return state["admin_password"] if miner["profile"] in API2_PROFILES else state["v3_passwords"]["super"]
 
 
 def forms(marker: str) -> dict[str, bytes]:
@@ -86,21 +111,29 @@ def verify(api: ControlApi, markers: dict, outputs: list[Path], syslog_capture: 
     """
     checks = Checks(f"secret hygiene, {path_name} path")
     miners = api.miners()
+    existing = [path for path in outputs if path.exists()]
+    records = [record for path in existing if path.suffix == ".jsonl" and "record" in path.name for record in read_records(path)]
+    rotated, again = task_results(records, ROTATE_TASK), task_results(records, AGAIN_TASK)
     for miner in miners:
-        state = miner["state"]
-        checks.check(state["admin_password"] == markers["marker_admin"], f"{miner['name']} has the marker admin password")
+        state, name = miner["state"], miner["name"]
+        checks.check(write_password(miner) == markers["marker_new"], f"{name} was rotated from the marker admin password to marker_new")
+        result = rotated.get(name, {}).get("result", {})
+        checks.check(bool(result.get("changed")) and not result.get("failed"), f"{name}: the rotation changed the password", str(result.get("msg")))
+        lost = any("reply to the password change was lost" in text for text in warning_texts(result))
+        checks.check(lost == (name in LOST_CHANGE), f"{name}: the reply to the password change was {'lost' if name in LOST_CHANGE else 'received'}")
+        second = again.get(name, {})
+        checks.check(second.get("status") == "ok" and not second["result"].get("changed"), f"{name}: the second rotation changed nothing")
         passwords = {slot["password"] for slot in state["pools"]}
         checks.check({markers["marker_pool_1"], markers["marker_pool_2"]} <= passwords,
                      f"{miner['name']} holds the marker pool passwords (the modules did send them)")
-        checks.check(miner["counters"]["tokens_issued"] > 0, f"{miner['name']} issued tokens (the admin password was used)")
-    existing = [path for path in outputs if path.exists()]
+        spent = miner["counters"]["tokens_issued" if miner["profile"] in API2_PROFILES else "v3_salt_reads"]
+        checks.check(spent > 0, f"{name} issued tokens or salts (the admin password was used)")
     checks.check(len(existing) == len(outputs), "every output exists", ", ".join(str(path) for path in outputs if not path.exists()))
     hits, files, size = scan(existing + ([syslog_capture] if syslog_capture.exists() else []), markers)
     for hit in hits:
         checks.check(False, "no marker in any output", hit)
     masked = sum(len(MASK.findall(path.read_text(errors="replace"))) for path in existing)
     checks.check(masked == 0, "nothing had to be masked (the modules never emitted a secret)", f"{masked} x ********")
-    records = [record for path in existing if path.suffix == ".jsonl" and "record" in path.name for record in read_records(path)]
     returned = sum(1 for record in records if record["kind"] == "result")
     captured = [json.loads(line) for line in syslog_capture.read_text().splitlines()] if syslog_capture.exists() else []
     invocations = sum(1 for entry in captured if "Invoked with" in entry["message"])

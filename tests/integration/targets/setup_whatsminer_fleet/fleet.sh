@@ -9,6 +9,10 @@
 # The fleet is stopped when the test script exits, and exits by itself after --lifetime seconds.
 # In ports mode every miner gets a free port (--base-port 0), so tests never clash with a fleet
 # that is already running (make sim).
+# Like real firmware, the fleet's API 3 refuses writes while an account has its factory password
+# (--factory-password-gate, the simulator command line's default): a target that writes gives the
+# miners non-factory passwords (--password, --v3-password), as real farms must. Only a target whose
+# subject is a fleet that writes with factory passwords passes --no-factory-password-gate.
 
 COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/hashfarm/whatsminer"
 SIMULATOR_PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
