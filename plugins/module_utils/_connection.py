@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import API_VERSION_CHOICES, DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError, WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import API_VERSION_CHOICES, DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError, WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import MinerSession
 
 DEFAULT_PORT = 4028

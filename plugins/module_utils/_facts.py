@@ -14,14 +14,14 @@ from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerConnectionError,
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS as BTMINER_READS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import JOINABLE_COMMANDS as BTMINER_READS
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._settings import SETTINGS as SETTING_NAMES, read_settings
 

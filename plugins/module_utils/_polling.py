@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 
 
 class PollOutcome(NamedTuple):

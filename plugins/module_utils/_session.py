@@ -5,7 +5,7 @@
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
 The facts, pools and power logic talk to a miner through the interface of the API 2 client
-(``_client.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
+(``_protocol.api2.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
 ``privileged(command, **params)`` with the API 2 command names, the replies shaped as API 2
 replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
 ``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the requests of a block). Two classes here let the same logic run on API 3 firmware:
@@ -42,8 +42,8 @@ from __future__ import annotations
 from typing import Any, Callable, ContextManager, Iterable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT, WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import (
     DEFAULT_ACCOUNT,
     DEFAULT_V3_PORT,
     SALT_COMMAND,
@@ -51,12 +51,12 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 imp
     WhatsminerV3Client,
     resolve_api_version,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API3_WRITE_COMMANDS,
     MalformedReplyError,
     UnsupportedCommandError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 DEVICE_INFO = SALT_COMMAND
 MINER_SETTING = "get.miner.setting"

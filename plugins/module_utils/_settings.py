@@ -36,7 +36,7 @@ import time
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,

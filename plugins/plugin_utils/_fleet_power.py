@@ -41,7 +41,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection im
     module_argument_spec,
     validate_connection_params,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 
 

@@ -55,7 +55,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection im
     failure_result,
     module_argument_spec,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import as_module_result, inject_invocation, no_log_values
 
 display = Display()

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import (
     is_btminer_down_text,
     is_complete_document,
     is_success,

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply
 
 hypothesis = pytest.importorskip("hypothesis")
 strategies = pytest.importorskip("hypothesis.strategies")

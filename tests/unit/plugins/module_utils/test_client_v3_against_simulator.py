@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import (
     ApiChoice,
     WhatsminerV3Client,
     api_version_from_version_reply,
@@ -20,7 +20,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 imp
     firmware_date,
     resolve_api_version,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MinerConnectionError,

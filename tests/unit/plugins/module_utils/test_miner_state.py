@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerRestartingError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MinerRestartingError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _polling
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock

@@ -17,7 +17,7 @@ The client opens one connection per request, like pyasic and Tether. Usage::
 
 Auth (section 7.2): reads need none. Every ``set.*`` request carries ``ts``, ``account`` (default
 ``super``) and ``token``, derived from the account's password and the miner's salt
-(``get.device.info`` ``salt``, fetched once per client, see ``_crypto``). The ``param`` of
+(``get.device.info`` ``salt``, fetched once per client, see ``crypto``). The ``param`` of
 ``set.miner.pools`` (and ``set.user.change_passwd``) is AES encrypted; other object parameters
 are sent as JSON-encoded strings, as the vendor-derived clients do.
 
@@ -39,7 +39,7 @@ code    meaning (section 7.1)         error
 other   -                             ``CommandRejectedError``
 ======  ============================  ===============================================================
 
-Replies are parsed tolerantly (``_parsing``: firmware JSON defects are repaired), but a frame whose
+Replies are parsed tolerantly (``parsing``: firmware JSON defects are repaired), but a frame whose
 JSON document is cut off raises ``MalformedReplyError``: a partial pool list must not pass for the whole.
 
 Retries: a read is retried (``retries`` times, ``retry_delay`` apart) when the connection fails
@@ -63,9 +63,9 @@ import struct
 import time
 from typing import Any, Callable, Iterable
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT, WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MalformedReplyError,
@@ -77,8 +77,8 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     WriteApiDisabledError,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import excerpt, parse_reply_detailed
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import excerpt, parse_reply_detailed
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
@@ -261,7 +261,7 @@ class WhatsminerV3Client(Transport):
         if command in ENCRYPTED_PARAM_COMMANDS:
             text = param if isinstance(param, str) else json.dumps(param)
             try:
-                return _crypto.v3_encrypt_param(key, text)
+                return crypto.v3_encrypt_param(key, text)
             except MissingLibraryError as exc:
                 raise exc.add_context(self.host, self.port, command)
         if isinstance(param, (dict, list)):
@@ -280,11 +280,11 @@ class WhatsminerV3Client(Transport):
     def _signed_frame(self, command: str, param: Any, salt: str) -> bytes:
         """The framed request of a write, signed with ``salt``."""
         ts = int(time.time())
-        key = _crypto.v3_command_key(command, str(self._password), salt, ts)
+        key = crypto.v3_command_key(command, str(self._password), salt, ts)
         request: dict[str, Any] = {"cmd": command}
         if param is not None:
             request["param"] = self._encode_param(command, param, key)
-        request.update({"ts": ts, "token": _crypto.v3_token(key), "account": self.account})
+        request.update({"ts": ts, "token": crypto.v3_token(key), "account": self.account})
         return _frame(request)
 
     def upload(self, command: str, size: int, chunks: Iterable[bytes], *, final_wait: float) -> UploadOutcome:

@@ -31,7 +31,7 @@ import json
 import re
 from typing import Any
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
 
 SUCCESS_STATUSES = frozenset({"S", "I"})
 # Commands served by btminer's cgminer-derived API; only these may be joined with "+".
