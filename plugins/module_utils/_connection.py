@@ -23,14 +23,13 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import API_VERSION_CHOICES, DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError, WhatsminerError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import MinerSession
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import API_VERSION_CHOICES, DEFAULT_API_VERSION, MinerSession
 
 DEFAULT_PORT = 4028
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
-DEFAULT_API_VERSION = "auto"
 MAX_HOST_LENGTH = 253
 MAX_ADMIN_PASSWORD_LENGTH = 128
 # Printable ASCII without space; quotes and backslashes could break the firmware's configuration

@@ -17,8 +17,12 @@ replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
   API 3 command (``_errors.API3_WRITE_COMMANDS``) with the parameter API 3 takes.
 * ``MinerSession`` decides which API to use (the ``api_version`` option) on first contact, not
   before: a module that rejects its input sends nothing, not even the ``auto`` probe. The probe
-  (``_client_v3.choose_api_version``) is one ``get_version`` on the API 2 port; on API 2 miners
-  its reply is handed to the client, so the facts module does not ask again.
+  (``choose_api_version``, at the end of this file) is one ``get_version`` on the API 2 port,
+  which every firmware generation answers (API 3 firmware with its reduced API 2); it decides from
+  the firmware date and API version in that one reply and never connects to 4433 on an API 2
+  miner, so no timeout is waited out there. Only when nothing listens on 4028 (connection refused)
+  does it try API 3 directly. On API 2 miners its reply is handed to the client, so the facts
+  module does not ask again.
 
 What a module run costs on an API 3 miner (with ``api_version: auto``, the probe adds one
 connection to port 4028; ``api_version: 3`` skips it):
@@ -39,9 +43,11 @@ salt once and signs every write with it (API 3 has no token to request per comma
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, ContextManager, Iterable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT, WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import (
     DEFAULT_ACCOUNT,
@@ -49,14 +55,22 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3
     SALT_COMMAND,
     STATUS_COMMAND,
     WhatsminerV3Client,
-    resolve_api_version,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API3_WRITE_COMMANDS,
+    CommandRejectedError,
     MalformedReplyError,
+    MinerConnectionError,
+    MinerTimeoutError,
     UnsupportedCommandError,
+    WhatsminerError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT
+
+API_VERSION_CHOICES = ("auto", "2", "3")
+DEFAULT_API_VERSION = "auto"
+#: Firmware dated on or after this day speaks API 3 (pyasic switches to its API 3 class after 2024-11-00).
+V3_FIRMWARE_SINCE = (2024, 11, 1)
 
 DEVICE_INFO = SALT_COMMAND
 MINER_SETTING = "get.miner.setting"
@@ -222,7 +236,7 @@ class MinerSession:
         password: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
-        api_version: str = "auto",
+        api_version: str = DEFAULT_API_VERSION,
         api3_port: int = DEFAULT_V3_PORT,
         api3_account: str = DEFAULT_ACCOUNT,
     ) -> None:
@@ -337,3 +351,111 @@ class MinerSession:
     def tokens_requested(self) -> int:
         """Token (API 2) or salt (API 3) requests."""
         return self._client.tokens_requested if self._client is not None else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Which API does a miner speak? (the ``auto`` probe of ``MinerSession``)
+
+
+def firmware_date(firmware_version: Any) -> tuple[int, int, int] | None:
+    """The build date ``(year, month, day)`` a firmware version starts with (``20250214.16.1``), else ``None``."""
+    text = to_text(firmware_version)
+    match = re.match(r"(\d{4})(\d{2})(\d{2})", text or "")
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    if not (2000 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return year, month, day
+
+
+def api_version_from_version_reply(version: dict | None) -> int:
+    """2 or 3 from a port-4028 ``get_version`` reply: API 3 when its API version is 3 or more, or when
+    the firmware is dated 2024-11-01 or later (the date pyasic switches on); 2 otherwise."""
+    msg = message(version)
+    api = api_version_number(msg.get("api_ver"))
+    major = api.split(".", 1)[0] if api else ""
+    if major.isdigit() and int(major) >= 3:
+        return 3
+    built = firmware_date(msg.get("fw_ver"))
+    return 3 if built is not None and built >= V3_FIRMWARE_SINCE else 2
+
+
+class ApiChoice:
+    """Which API to use with a miner, and why.
+
+    Attributes:
+        version: 2 (port 4028, ``WhatsminerClient``) or 3 (``WhatsminerV3Client``).
+        reason: One sentence for results and debugging.
+        version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
+            facts module can reuse it instead of asking again.
+        connections: TCP connections the probe opened (0 when ``api_version`` was given).
+    """
+
+    __slots__ = ("version", "reason", "version_reply", "connections")
+
+    def __init__(self, version: int, reason: str, version_reply: dict | None = None, connections: int = 0) -> None:
+        self.version = version
+        self.reason = reason
+        self.version_reply = version_reply
+        self.connections = connections
+
+    def __repr__(self) -> str:
+        return f"ApiChoice(version={self.version}, reason={self.reason!r})"
+
+
+def choose_api_version(
+    host: str,
+    *,
+    port: int = DEFAULT_PORT,
+    v3_port: int = DEFAULT_V3_PORT,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
+) -> ApiChoice:
+    """Decide between API 2 and API 3 for the miner at ``host`` with one request in the usual case.
+
+    1. ``get_version`` on ``port`` (4028). Every generation answers it, API 3 firmware too (its
+       reduced API 2); the reply decides (``api_version_from_version_reply``). API 2 miners are never
+       contacted on ``v3_port``, so no connect timeout is waited out on miners without 4433.
+    2. 4028 answers, but not ``get_version`` (an error or an unreadable reply): API 2, the only
+       API known to answer like that.
+    3. Nothing listens on 4028 (connection refused): one ``get.device.info`` ``system`` on ``v3_port``
+       without retries; API 3 if it answers, else the port-4028 error is raised.
+    4. 4028 times out or breaks after accepting the request: that error is raised (no guessing).
+
+    Raises:
+        MinerConnectionError: the miner cannot be reached (see 3 and 4).
+    """
+    api2 = WhatsminerClient(host, port=port, timeout=timeout, retries=retries, retry_delay=retry_delay)
+    try:
+        version = api2.read("get_version")
+    except (CommandRejectedError, MalformedReplyError) as error:
+        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})",
+                         connections=api2.connections_opened)
+    except MinerConnectionError as error:
+        if error.request_sent or isinstance(error, MinerTimeoutError):
+            raise
+        api3 = WhatsminerV3Client(host, port=v3_port, timeout=timeout, retries=0)
+        try:
+            info = api3.read("get.device.info", "system")
+        except WhatsminerError:
+            raise error from None
+        sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
+        system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
+        return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
+                            f"(firmware {to_text(system.get('fwversion'))})",
+                         connections=api2.connections_opened + api3.connections_opened)
+    chosen = api_version_from_version_reply(version)
+    msg = message(version)
+    return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
+                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version, connections=api2.connections_opened)
+
+
+def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:
+    """The API for the ``api_version`` option: ``"2"`` or ``"3"`` as given (no probe), ``"auto"`` probed."""
+    if setting not in API_VERSION_CHOICES:
+        raise ValueError(f"api_version must be one of {', '.join(API_VERSION_CHOICES)}, got {setting!r}")
+    if setting != "auto":
+        return ApiChoice(int(setting), f"api_version is {setting}")
+    return choose_api_version(host, **probe_options)

@@ -47,7 +47,6 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3
     LENGTH_PREFIX,
     SALT_COMMAND,
     _frame,
-    api_version_from_version_reply,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import (
@@ -56,6 +55,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.pars
     reply_status,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import api_version_from_version_reply
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressSet
 
 DEFAULT_TIMEOUT = 2.0
