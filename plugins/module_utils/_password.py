@@ -39,8 +39,8 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     CommandRejectedError,
     WhatsminerError,
     WriteApiDisabledError,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 #: API 2 ``update_pwd``: letters, digits and underscores, at most 8 bytes (reference settings section 2.10).
 #: API 3 documents no rule; the same rule is applied there, so one password fits the whole fleet.

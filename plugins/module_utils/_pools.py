@@ -35,9 +35,10 @@ import re
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address, write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 POOL_SLOTS = 3
 DEFAULT_SCHEME = "stratum+tcp"

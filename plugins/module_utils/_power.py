@@ -56,8 +56,8 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 SETTINGS = ("mining", "mode", "power_limit_w", "power_percent")
 #: ``adjust_power_limit`` takes "0".."99999"; 99999 removes the limit (reference section 4).

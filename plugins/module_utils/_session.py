@@ -14,7 +14,7 @@ replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
   commands becomes the fewest API 3 reads that carry the same information (one
   ``get.miner.status`` with every section needed, one ``get.device.info``, one
   ``get.miner.setting``), converted to API 2 replies by ``_miner_state_v3``; a write becomes its
-  API 3 command (``_errors.API3_WRITE_COMMANDS``) with the parameter API 3 takes.
+  API 3 command with the parameter API 3 takes (``API3_WRITES``, the one table of them).
 * ``MinerSession`` decides which API to use (the ``api_version`` option) on first contact, not
   before: a module that rejects its input sends nothing, not even the ``auto`` probe. The probe
   (``choose_api_version``, at the end of this file) is one ``get_version`` on the API 2 port,
@@ -44,7 +44,7 @@ salt once and signs every write with it (API 3 has no token to request per comma
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ContextManager, Iterable
+from typing import Any, Callable, ContextManager, Iterable, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
@@ -57,10 +57,10 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3
     WhatsminerV3Client,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
-    API3_WRITE_COMMANDS,
     CommandRejectedError,
     MalformedReplyError,
     MinerConnectionError,
+    MinerRestartingError,
     MinerTimeoutError,
     UnsupportedCommandError,
     WhatsminerError,
@@ -107,20 +107,49 @@ def _pools_param(params: dict[str, Any]) -> list[dict[str, str]]:
     return pools
 
 
-#: The ``param`` of the API 3 command of each API 2 write (``API3_WRITE_COMMANDS``), from the API 2 parameters.
-WRITE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "update_pools": _pools_param,
-    "power_on": lambda params: "start",
-    "power_off": lambda params: "stop",
-    "set_low_power": lambda params: "low",
-    "set_normal_power": lambda params: "normal",
-    "set_high_power": lambda params: "high",
-    "adjust_power_limit": lambda params: int(params["power_limit"]),
-    "reboot": lambda params: None,
-    "restart_btminer": lambda params: "restart",
-    "set_power_pct": lambda params: {"percent": str(params["percent"]), "mode": "fast"},
-    "set_power_pct_v2": lambda params: {"percent": str(params["percent"]), "mode": "normal"},
+class Api3Write(NamedTuple):
+    """How ``Api3Adapter`` sends an API 2 write to an API 3 miner."""
+
+    #: The API 3 command; errors of the write name it.
+    command: str
+    #: Its ``param``, from the API 2 parameters.
+    param: Callable[[dict[str, Any]], Any]
+
+
+#: The API 3 command of each API 2 write, and its parameter. The modules name their writes by the
+#: API 2 names; on an API 3 miner the error names the API 3 command that failed.
+API3_WRITES: dict[str, Api3Write] = {
+    "update_pools": Api3Write("set.miner.pools", _pools_param),
+    "power_on": Api3Write("set.miner.service", lambda params: "start"),
+    "power_off": Api3Write("set.miner.service", lambda params: "stop"),
+    "set_low_power": Api3Write("set.miner.power_mode", lambda params: "low"),
+    "set_normal_power": Api3Write("set.miner.power_mode", lambda params: "normal"),
+    "set_high_power": Api3Write("set.miner.power_mode", lambda params: "high"),
+    "adjust_power_limit": Api3Write("set.miner.power_limit", lambda params: int(params["power_limit"])),
+    "reboot": Api3Write("set.system.reboot", lambda params: None),
+    "restart_btminer": Api3Write("set.miner.service", lambda params: "restart"),
+    "set_power_pct": Api3Write("set.miner.power_percent", lambda params: {"percent": str(params["percent"]), "mode": "fast"}),
+    "set_power_pct_v2": Api3Write("set.miner.power_percent", lambda params: {"percent": str(params["percent"]), "mode": "normal"}),
 }
+#: The API 3 command of each API 2 write (from ``API3_WRITES``).
+API3_WRITE_COMMANDS = {name: write.command for name, write in API3_WRITES.items()}
+
+
+def write_outcome_unknown(error: WhatsminerError, command: str) -> bool:
+    """Whether ``error`` ended the write ``command`` (an API 2 name) after the miner may have run it.
+
+    True when the request went out and its reply was lost (closed, reset, timed out) or could not
+    be read (garbled, cut off): the miner may have applied the command, so only reading its state
+    back tells. False for everything that shows the command did not run: the connection never
+    opened, btminer was not there to run it (``Socket connect failed``), an error reply, or an
+    error of another request (such as ``get_token`` before the write, or the salt read of API 3).
+    On an API 3 miner the write is the API 3 command of ``API3_WRITE_COMMANDS``.
+    """
+    if error.command not in (command, API3_WRITE_COMMANDS.get(command)) or isinstance(error, MinerRestartingError):
+        return False
+    if isinstance(error, MinerConnectionError):
+        return error.write and error.request_sent
+    return isinstance(error, MalformedReplyError)
 
 
 class Api3Adapter:
@@ -191,11 +220,12 @@ class Api3Adapter:
 
     def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
         """Send the API 3 command of the API 2 write ``command``; its reply, ``None`` when none came and none was required."""
-        if command not in WRITE_PARAMS:
+        if command not in API3_WRITES:
             raise UnsupportedCommandError(
                 f"the collection has no API 3 equivalent of the API 2 write {command}", host=self.host, port=self.port, command=command,
             )
-        return self.client.privileged(API3_WRITE_COMMANDS[command], WRITE_PARAMS[command](params), expect_reply=expect_reply)
+        write = API3_WRITES[command]
+        return self.client.privileged(write.command, write.param(params), expect_reply=expect_reply)
 
     def time_limit(self, seconds: float) -> ContextManager[None]:
         """``Transport.time_limit`` of the API 3 client."""

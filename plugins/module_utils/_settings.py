@@ -41,10 +41,10 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
-    write_outcome_unknown,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import RebootTask
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 #: Every managed setting, in the order of the results.
 SETTINGS = (

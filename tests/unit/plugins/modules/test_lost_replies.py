@@ -20,8 +20,8 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     MinerRestartingError,
     MinerTimeoutError,
     WhatsminerError,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args, wire_commands
 
