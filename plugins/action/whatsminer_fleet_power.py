@@ -14,8 +14,8 @@ import typing as t
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _fleet_options
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _fleet_power
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 

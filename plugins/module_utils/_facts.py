@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerConnectionError,
     MinerRestartingError,
@@ -22,7 +23,6 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     WriteApiDisabledError,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import JOINABLE_COMMANDS as BTMINER_READS
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._settings import SETTINGS as SETTING_NAMES, read_settings
 
 SUBSETS = ("device", "status", "pools", "boards", "errors")

@@ -44,7 +44,7 @@ import time
 from typing import Any, Callable, Iterator, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import MAX_REBOOT_TIMEOUT, RebootTask
 

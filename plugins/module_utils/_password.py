@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API_SWITCH_ADVICE,
     AuthenticationError,

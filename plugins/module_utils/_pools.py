@@ -34,10 +34,11 @@ import ipaddress
 import re
 from typing import Any, Callable, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import HOST_NAME, MAX_HOST_LENGTH, character_problem
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 POOL_SLOTS = 3
@@ -56,8 +57,6 @@ DEFAULT_VERIFY_TIMEOUT = 10.0
 MAX_VERIFY_TIMEOUT = 600.0
 VERIFY_INTERVAL = 0.5
 
-_HOST_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -103,7 +102,7 @@ def _parse_host(text: str) -> str:
     host = text.lower()
     if not host:
         raise ValueError("has no host")
-    if len(host) > 253 or not _HOST_NAME.fullmatch(host):
+    if len(host) > MAX_HOST_LENGTH or not HOST_NAME.fullmatch(host):
         raise ValueError("has an invalid host name (letters, digits, hyphens and dots only)")
     if re.fullmatch(r"[0-9.]+", host):
         try:

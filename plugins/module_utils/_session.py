@@ -54,6 +54,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3
     DEFAULT_V3_PORT,
     SALT_COMMAND,
     STATUS_COMMAND,
+    STATUS_SECTIONS,
     WhatsminerV3Client,
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
@@ -77,7 +78,6 @@ MINER_SETTING = "get.miner.setting"
 #: Sources of the API 3 replies: a ``get.miner.status`` section, the device info or the settings.
 INFO = "info"
 SETTING = "setting"
-STATUS_SECTIONS = ("summary", "pools", "edevs")
 
 #: What each API 2 read is made of: the API 3 replies it needs (sections of ``get.miner.status``
 #: by their name, all in one request; ``INFO`` = ``get.device.info``; ``SETTING`` =

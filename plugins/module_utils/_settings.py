@@ -35,14 +35,14 @@ import re
 import time
 from typing import Any, Callable
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import RebootTask
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 

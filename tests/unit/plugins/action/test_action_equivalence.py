@@ -25,8 +25,8 @@ import pytest
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts as facts_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
-from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import inject_invocation_is_a_setting
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.live_values import without_live_values
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _pools as pools
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import CommandRejectedError, MinerRestartingError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
