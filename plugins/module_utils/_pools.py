@@ -39,7 +39,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state i
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session, write_outcome_unknown
 
 POOL_SLOTS = 3
 DEFAULT_SCHEME = "stratum+tcp"
@@ -354,13 +354,13 @@ def pools_diff(before: list[dict], after: list[dict]) -> dict:
 # Talking to the miner
 
 
-def read_pools(client: Any) -> list[dict]:
+def read_pools(client: Session) -> list[dict]:
     """The pools the miner is configured with (one ``pools`` read)."""
     return configured_pools(client.read("pools"))
 
 
 def wait_for_pools(
-    client: Any,
+    client: Session,
     expected: list[dict],
     timeout: float,
     *,
@@ -378,7 +378,7 @@ def wait_for_pools(
     )
 
 
-def _not_shown_failure(client: Any, plan: PoolPlan, outcome: PollOutcome, verify_timeout: float, lost_reply: WhatsminerError | None) -> ModuleFailure:
+def _not_shown_failure(client: Session, plan: PoolPlan, outcome: PollOutcome, verify_timeout: float, lost_reply: WhatsminerError | None) -> ModuleFailure:
     """The failure of a write whose pools the miner did not show within ``verify_timeout``.
 
     A write the miner confirmed is a change (``changed: true``), even when the pools do not show
@@ -407,7 +407,7 @@ def _not_shown_failure(client: Any, plan: PoolPlan, outcome: PollOutcome, verify
     return ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=[UPDATE_POOLS])
 
 
-def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float,
+def ensure_pools(client: Session, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float,
                  clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None) -> dict:
     """Make the miner's pools ``desired``: read, write with one ``update_pools`` when needed, verify.
 
@@ -468,7 +468,7 @@ ARGUMENT_SPEC = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """Validate the desired pools (before the miner is contacted), then make the miner hold them."""
     desired = validate_pools(params["pools"])
     verify_timeout = validate_verify_timeout(params["verify_timeout"])

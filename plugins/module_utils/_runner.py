@@ -29,9 +29,10 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_op
 )
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError, WhatsminerError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import MinerSession
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 
-Logic = Callable[[MinerSession, dict, bool, bool], dict]
+#: A module's logic: ``logic(session, params, check_mode, diff) -> result``.
+Logic = Callable[[Session, dict, bool, bool], dict]
 
 
 def execute(logic: Logic, params: dict, check_mode: bool, diff: bool) -> dict:

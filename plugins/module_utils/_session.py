@@ -4,11 +4,13 @@
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
-The facts, pools and power logic talk to a miner through the interface of the API 2 client
-(``_protocol.api2.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
-``privileged(command, **params)`` with the API 2 command names, the replies shaped as API 2
-replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
-``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the requests of a block). Two classes here let the same logic run on API 3 firmware:
+This is the adaptation layer between the protocol clients (``_protocol``) and the resource logic
+(facts, pools, power, ...). The resource logic talks to a miner through the interface of the API 2
+client (``_protocol.api2.WhatsminerClient``), described by ``Session`` (a ``typing.Protocol``):
+``read(command)``, ``read_many(commands)`` and ``privileged(command, **params)`` with the API 2
+command names, the replies shaped as API 2 replies, plus ``host``, ``port``, ``accept_truncated``,
+``truncated_replies``, ``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the
+requests of a block). Two classes here let the same logic run on API 3 firmware:
 
 * ``Api3Adapter`` presents a ``WhatsminerV3Client`` through that interface. A read of API 2
   commands becomes the fewest API 3 reads that carry the same information (one
@@ -44,7 +46,7 @@ salt once and signs every write with it (API 3 has no token to request per comma
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ContextManager, Iterable, NamedTuple
+from typing import Any, Callable, ContextManager, Iterable, NamedTuple, Protocol
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
@@ -150,6 +152,52 @@ def write_outcome_unknown(error: WhatsminerError, command: str) -> bool:
     if isinstance(error, MinerConnectionError):
         return error.write and error.request_sent
     return isinstance(error, MalformedReplyError)
+
+
+class Session(Protocol):
+    """What the resource logic may use of the miner it is given: the interface ``MinerSession`` offers.
+
+    The facts, pools, power, password, reboot, firmware and settings logic is written against this
+    (``logic(session, params, check_mode, diff)``); the runner gives it a ``MinerSession``, tests
+    may give anything with these members (a ``typing.Protocol``: nothing is checked at run time).
+    """
+
+    #: The miner's address.
+    host: str
+    #: 2 or 3 once the API is chosen (first contact), ``None`` before.
+    api_version: int | None
+    #: Whether a cut-off reply is used for what it holds (API 2 only) instead of raising.
+    accept_truncated: bool
+
+    @property
+    def port(self) -> int:
+        """The port of the chosen API."""
+
+    @property
+    def truncated_replies(self) -> list[str]:
+        """Commands whose cut-off reply was accepted."""
+
+    @property
+    def joinable_commands(self) -> frozenset:
+        """The reads ``read_many`` answers together."""
+
+    def read(self, command: str, **params: Any) -> dict[str, Any]:
+        """The reply of an API 2 read (API 2-shaped on API 3 too); raises the typed errors."""
+
+    def read_many(self, commands: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``{command: reply}`` of several API 2 reads, joined where the miner allows."""
+
+    def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
+        """Send an API 2 write (its API 3 command on API 3, ``API3_WRITES``); ``None`` when no reply came and none was required."""
+
+    def time_limit(self, seconds: float) -> ContextManager[None]:
+        """A block whose requests all end within ``seconds``."""
+
+    def protocol_client(self) -> WhatsminerClient | WhatsminerV3Client:
+        """The protocol client of the chosen API, for logic that speaks each API in its own terms."""
+
+    def with_password(self, password: str | None) -> Session:
+        """The same miner with another password (a fresh token or salt, the API already chosen)."""
 
 
 class Api3Adapter:
