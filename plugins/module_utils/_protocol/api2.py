@@ -347,7 +347,7 @@ class WhatsminerClient(Transport):
     # Envelope and status
 
     def _parse(self, raw: bytes, command: str) -> dict[str, Any]:
-        """``parse_reply`` with the miner and the command added to its errors; a truncated reply only with ``accept_truncated``."""
+        """``parse_reply_detailed`` with the miner and the command added to its errors; a truncated reply only with ``accept_truncated``."""
         try:
             document, truncated = parse_reply_detailed(raw)
         except MalformedReplyError as exc:

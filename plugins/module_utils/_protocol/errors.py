@@ -254,4 +254,3 @@ class MissingLibraryError(WhatsminerError):
     def advice(self) -> str:
         """How to install it."""
         return f"Install it in the Python environment that runs Ansible, e.g. 'pip install {self.library}'."
-
