@@ -33,6 +33,7 @@ from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API_SWITCH_ADVICE,
     AuthenticationError,
