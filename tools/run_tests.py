@@ -520,7 +520,7 @@ def run_lint(result: StageResult) -> None:
 PACKAGE_EXCLUDED_TOP_LEVEL = {"tests", "simulator", "tools", "Makefile", "requirements", "build", ".ci", ".venv", ".git"}
 PACKAGE_REQUIRED_FILES = (
     "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "meta/runtime.yml",
-    "plugins/modules/whatsminer_facts.py", "plugins/module_utils/_client.py", "plugins/doc_fragments/connection.py",
+    "plugins/modules/whatsminer_facts.py", "plugins/module_utils/_protocol/api2.py", "plugins/doc_fragments/connection.py",
 )
 
 RUNNERS = {

@@ -8,12 +8,13 @@ module normally instead. The image is read on the controller, streamed from the 
 
 from __future__ import annotations
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto, _firmware
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _firmware
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import InProcessModuleAction
 
 # The upload needs md5-crypt (API 2) or the API 3 signing: import passlib once, in the
-# controller's main process, before the task's workers fork (see _crypto).
-_crypto.preload_md5_crypt()
+# controller's main process, before the task's workers fork (see _protocol/crypto.py).
+crypto.preload_md5_crypt()
 
 
 class ActionModule(InProcessModuleAction):

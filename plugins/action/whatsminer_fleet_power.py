@@ -13,13 +13,14 @@ import typing as t
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto, _fleet_options
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _fleet_options
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _fleet_power
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 
-# Writes need md5-crypt (API 2): import passlib once, in the controller's main process (see _crypto).
-_crypto.preload_md5_crypt()
+# Writes need md5-crypt (API 2): import passlib once, in the controller's main process (see _protocol/crypto.py).
+crypto.preload_md5_crypt()
 
 #: Inventory variable of each connection option (the role's names); ``host`` is ``ansible_host``.
 HOST_VARIABLES = {

@@ -8,12 +8,13 @@ module normally instead.
 
 from __future__ import annotations
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto, _power
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import InProcessModuleAction
 
 # Writes need md5-crypt: import passlib once, in the controller's main process that loads this
-# plugin before forking the task's workers, not in every writing worker (see _crypto).
-_crypto.preload_md5_crypt()
+# plugin before forking the task's workers, not in every writing worker (see _protocol/crypto.py).
+crypto.preload_md5_crypt()
 
 
 class ActionModule(InProcessModuleAction):

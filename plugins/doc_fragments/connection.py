@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of the Whatsminer API, defined once in module_utils/_connection.py."""
+    """Connection options of the Whatsminer API, defined once in module_utils/_connection_options.py."""
 
     DOCUMENTATION = r"""
 options:

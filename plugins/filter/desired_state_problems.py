@@ -62,11 +62,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _pools, _power, _settings
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
-    ModuleFailure,
-    connection_argument_spec,
-    validate_connection_params,
-)
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import connection_argument_spec, validate_connection_params
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 
 # Role variable -> module option, as roles/whatsminer/tasks/main.yml passes them.
 CONNECTION_OPTIONS = {

@@ -162,11 +162,11 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
 
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import DEFAULT_V3_PORT
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressError, parse_addresses
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._discovery import Miner, ScanResult, describe, scan
 
-DEFAULT_PORT = 4028
-DEFAULT_API3_PORT = 4433
 HOSTNAME_SOURCES = ("mac", "hostname", "serial", "ip")
 MAX_TIMEOUT = 60.0
 UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
@@ -313,7 +313,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             variables["ansible_python_interpreter"] = trust_as_template("{{ ansible_playbook_python }}")
         if miner.port != DEFAULT_PORT:
             variables["whatsminer_port"] = miner.port
-        if miner.api3_port is not None and miner.api3_port != DEFAULT_API3_PORT:
+        if miner.api3_port is not None and miner.api3_port != DEFAULT_V3_PORT:
             variables["whatsminer_api3_port"] = miner.api3_port
         for field, variable in IDENTITY_VARIABLES.items():
             value = miner.identity.get(field)

@@ -13,16 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import DEFAULT_ACCOUNT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerConnectionError,
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS as BTMINER_READS
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._password import WORKS, factory_password, try_password
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import JOINABLE_COMMANDS as BTMINER_READS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._settings import SETTINGS as SETTING_NAMES, read_settings
 
 SUBSETS = ("device", "status", "pools", "boards", "errors")
@@ -96,7 +98,7 @@ class FactGatherer:
     with a warning that the facts from it may be incomplete.
     """
 
-    def __init__(self, client: Any, address: str | None = None, account: str = "super") -> None:
+    def __init__(self, client: Session, address: str | None = None, account: str = DEFAULT_ACCOUNT) -> None:
         self.client = client
         self.address = address
         self.account = account
@@ -229,11 +231,11 @@ class FactGatherer:
         return errors
 
 
-def gather_facts(client: Any, params: dict) -> dict:
+def gather_facts(client: Session, params: dict) -> dict:
     """The whole result of whatsminer_facts for one miner (``ansible_facts`` and ``warnings``)."""
     subsets = resolve_subsets(params["gather_subset"])
     client.accept_truncated = True  # salvage what a cut-off reply holds (with a warning), as other clients do
-    gatherer = FactGatherer(client, address=params["host"], account=params.get("api3_account", "super"))
+    gatherer = FactGatherer(client, address=params["host"], account=params.get("api3_account", DEFAULT_ACCOUNT))
     facts = gatherer.gather(subsets)
     return {"changed": False, "ansible_facts": facts, "warnings": gatherer.warnings}
 
@@ -247,6 +249,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:  # pylint: disable=unused-argument
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:  # pylint: disable=unused-argument
     """Gather the requested facts (the same in check mode: the module only reads)."""
     return gather_facts(client, params)

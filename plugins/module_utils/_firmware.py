@@ -44,9 +44,10 @@ import time
 from typing import Any, Callable, Iterator, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import MAX_REBOOT_TIMEOUT, RebootTask
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 
 API2_COMMAND = "update_firmware"
 API3_COMMAND = "set.system.update_firmware"
@@ -240,7 +241,7 @@ def image_chunks(path: str, size: int) -> Iterator[bytes]:
 class _UploadAndWait(RebootTask):
     """``RebootTask`` whose command is the upload: its bounded wait and failure text are reused as they are."""
 
-    def __init__(self, client: Any, reboot_timeout: float, upload: Callable[[], None], command: str, **task_options: Any) -> None:
+    def __init__(self, client: Session, reboot_timeout: float, upload: Callable[[], None], command: str, **task_options: Any) -> None:
         super().__init__(client, {"operation": "reboot", "reboot_timeout": reboot_timeout, "wait_for_hashing": False}, **task_options)
         self._upload = upload
         self._command = command
@@ -255,7 +256,7 @@ class _UploadAndWait(RebootTask):
 class FirmwareTask:
     """One miner's upgrade (see the module docstring); ``clock``/``sleep`` are injectable for tests."""
 
-    def __init__(self, client: Any, params: dict, image: ImageInfo, **task_options: Any) -> None:
+    def __init__(self, client: Session, params: dict, image: ImageInfo, **task_options: Any) -> None:
         self.client = client
         self.params = params
         self.image = image
@@ -354,7 +355,7 @@ class FirmwareTask:
         return f"The miner now reports firmware {version} (wanted {self.wanted}).", version
 
 
-def manage_firmware(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
+def manage_firmware(client: Session, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
     """The result of whatsminer_firmware for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
     validate_firmware_params(params)
     image = inspect_image(params)
@@ -370,6 +371,6 @@ ARGUMENT_SPEC: dict = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """The module: the miner runs firmware ``version``, upgraded from ``image`` when it does not."""
     return manage_firmware(client, params, check_mode, diff)

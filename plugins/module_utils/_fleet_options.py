@@ -8,7 +8,8 @@ Note that this module util is PRIVATE to the collection. It can have breaking ch
 from __future__ import annotations
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, connection_argument_spec
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import connection_argument_spec
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 
 STATES = ("curtailed", "resumed")
 METHODS = ("stop", "percent")

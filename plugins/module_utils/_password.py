@@ -31,16 +31,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API_SWITCH_ADVICE,
     AuthenticationError,
     CommandRejectedError,
     WhatsminerError,
     WriteApiDisabledError,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session, write_outcome_unknown
 
 #: API 2 ``update_pwd``: letters, digits and underscores, at most 8 bytes (reference settings section 2.10).
 #: API 3 documents no rule; the same rule is applied there, so one password fits the whole fleet.
@@ -82,7 +83,7 @@ def validate_password_params(params: dict) -> None:
                             "anything (or set WHATSMINER_PASSWORD)")
 
 
-def password_request(client: Any, account: str, old: str, new: str, *, check: bool) -> None:
+def password_request(client: WhatsminerClient | WhatsminerV3Client, account: str, old: str, new: str, *, check: bool) -> None:
     """One signed request: the check of ``old`` (``check``) or the change from ``old`` to ``new``.
 
     API 2 checks with an encrypted ``get_version`` and changes with ``update_pwd``; API 3 does
@@ -96,7 +97,7 @@ def password_request(client: Any, account: str, old: str, new: str, *, check: bo
         client.privileged(API2_CHANGE_COMMAND, old=old, new=new)
 
 
-def try_password(session: Any, password: str, account: str) -> tuple[Any, int]:
+def try_password(session: Session, password: str, account: str) -> tuple[Any, int]:
     """Authenticate once with ``password`` (the session's own); ``(outcome, requests sent)``.
 
     The outcome is ``WORKS``, ``WRONG``, or the ``WriteApiDisabledError`` of a miner that refuses
@@ -125,7 +126,7 @@ def try_password(session: Any, password: str, account: str) -> tuple[Any, int]:
 class PasswordTask:
     """One run of whatsminer_password against one miner. See the module docstring."""
 
-    def __init__(self, session: Any, params: dict) -> None:
+    def __init__(self, session: Session, params: dict) -> None:
         self.session = session
         self.params = params
         self.account = params["api3_account"]
@@ -148,7 +149,7 @@ class PasswordTask:
     def _account_name(self, api_version: int) -> str:
         return "admin" if api_version == 2 else f"API 3 account '{self.account}'"
 
-    def check(self, session: Any, password: str) -> str:
+    def check(self, session: Session, password: str) -> str:
         """``WORKS`` or ``WRONG``: whether ``password`` authenticates; a miner that refuses writes ends the task."""
         session.protocol_client()  # first contact: the API is chosen
         self.api_version, self._port = session.api_version, session.port
@@ -158,7 +159,7 @@ class PasswordTask:
             raise self._locked(session, outcome, during="checking which password the miner has")
         return outcome
 
-    def _locked(self, session: Any, error: WriteApiDisabledError, *, during: str, changing_factory: bool = False) -> ModuleFailure:
+    def _locked(self, session: Session, error: WriteApiDisabledError, *, during: str, changing_factory: bool = False) -> ModuleFailure:
         """The failure for a miner that refuses writes: the manual step to take."""
         api = session.api_version
         text = f"Whatsminer {self.miner}: the miner refused writes while {during} ({error.miner_message or 'no permission'}), " \
@@ -195,7 +196,7 @@ class PasswordTask:
         lost = self._send_change(old_session, password, new_password)
         return self._verify(new_session, old_session, lost)
 
-    def _send_change(self, session: Any, password: str, new_password: str) -> WhatsminerError | None:
+    def _send_change(self, session: Session, password: str, new_password: str) -> WhatsminerError | None:
         """Send the change signed with the proven ``password``; the error of a lost reply (``None`` when it was answered)."""
         client = session.protocol_client()
         command = API2_CHANGE_COMMAND if isinstance(client, WhatsminerClient) else API3_CHANGE_COMMAND
@@ -213,7 +214,7 @@ class PasswordTask:
             return error
         return None
 
-    def _verify(self, new_session: Any, old_session: Any, lost: WhatsminerError | None) -> dict[str, Any]:
+    def _verify(self, new_session: Session, old_session: Session, lost: WhatsminerError | None) -> dict[str, Any]:
         """Prove that new_password works and password no longer does, with fresh tokens or salts."""
         new_password, password = self.params["new_password"], self.params["password"]
         new_works = self.check(new_session.with_password(new_password), new_password) == WORKS
@@ -251,13 +252,13 @@ ARGUMENT_SPEC: dict = {
 }
 
 
-def manage_password(client: Any, params: dict, check_mode: bool) -> dict:
+def manage_password(client: Session, params: dict, check_mode: bool) -> dict:
     """Validate, then run a ``PasswordTask``."""
     validate_password_params(params)
     return PasswordTask(client, params).run(check_mode)
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """The module: make the write account's password ``new_password``."""
     del diff  # passwords cannot be shown
     return manage_password(client, params, check_mode)

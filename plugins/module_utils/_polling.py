@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 
 
 class PollOutcome(NamedTuple):
@@ -34,7 +35,7 @@ class PollOutcome(NamedTuple):
     last_error: WhatsminerError | None
 
 
-def read_within(client: Any, seconds: float, read: Callable[[Any], Any]) -> Any:
+def read_within(client: Session, seconds: float, read: Callable[[Session], Any]) -> Any:
     """``read(client)`` with every request of it ending within ``seconds`` (the client's ``time_limit``)."""
     with client.time_limit(seconds):
         return read(client)

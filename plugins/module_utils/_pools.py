@@ -34,10 +34,12 @@ import ipaddress
 import re
 from typing import Any, Callable, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, character_problem
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError, miner_address, write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import HOST_NAME, MAX_HOST_LENGTH, character_problem
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import pool_facts
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError, miner_address
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session, write_outcome_unknown
 
 POOL_SLOTS = 3
 DEFAULT_SCHEME = "stratum+tcp"
@@ -55,8 +57,6 @@ DEFAULT_VERIFY_TIMEOUT = 10.0
 MAX_VERIFY_TIMEOUT = 600.0
 VERIFY_INTERVAL = 0.5
 
-_HOST_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -102,7 +102,7 @@ def _parse_host(text: str) -> str:
     host = text.lower()
     if not host:
         raise ValueError("has no host")
-    if len(host) > 253 or not _HOST_NAME.fullmatch(host):
+    if len(host) > MAX_HOST_LENGTH or not HOST_NAME.fullmatch(host):
         raise ValueError("has an invalid host name (letters, digits, hyphens and dots only)")
     if re.fullmatch(r"[0-9.]+", host):
         try:
@@ -354,13 +354,13 @@ def pools_diff(before: list[dict], after: list[dict]) -> dict:
 # Talking to the miner
 
 
-def read_pools(client: Any) -> list[dict]:
+def read_pools(client: Session) -> list[dict]:
     """The pools the miner is configured with (one ``pools`` read)."""
     return configured_pools(client.read("pools"))
 
 
 def wait_for_pools(
-    client: Any,
+    client: Session,
     expected: list[dict],
     timeout: float,
     *,
@@ -378,7 +378,7 @@ def wait_for_pools(
     )
 
 
-def _not_shown_failure(client: Any, plan: PoolPlan, outcome: PollOutcome, verify_timeout: float, lost_reply: WhatsminerError | None) -> ModuleFailure:
+def _not_shown_failure(client: Session, plan: PoolPlan, outcome: PollOutcome, verify_timeout: float, lost_reply: WhatsminerError | None) -> ModuleFailure:
     """The failure of a write whose pools the miner did not show within ``verify_timeout``.
 
     A write the miner confirmed is a change (``changed: true``), even when the pools do not show
@@ -407,7 +407,7 @@ def _not_shown_failure(client: Any, plan: PoolPlan, outcome: PollOutcome, verify
     return ModuleFailure(message, changed=changed, before=plan.before, pools=seen, expected=plan.expected, commands=[UPDATE_POOLS])
 
 
-def ensure_pools(client: Any, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float,
+def ensure_pools(client: Session, desired: list[DesiredPool], *, update_password: str, check_mode: bool, verify_timeout: float,
                  clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None) -> dict:
     """Make the miner's pools ``desired``: read, write with one ``update_pools`` when needed, verify.
 
@@ -468,7 +468,7 @@ ARGUMENT_SPEC = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """Validate the desired pools (before the miner is contacted), then make the miner hold them."""
     desired = validate_pools(params["pools"])
     verify_timeout = validate_verify_timeout(params["verify_timeout"])

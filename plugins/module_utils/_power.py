@@ -48,16 +48,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     CommandRejectedError,
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 
 SETTINGS = ("mining", "mode", "power_limit_w", "power_percent")
 #: ``adjust_power_limit`` takes "0".."99999"; 99999 removes the limit (reference section 4).

@@ -29,10 +29,11 @@ import time
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import API3_WRITE_COMMANDS, WhatsminerError, write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import RESTART_SLACK_S
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import API3_WRITE_COMMANDS, Session, write_outcome_unknown
 
 #: The API 2 command of each operation (``Api3Adapter`` sends its API 3 command, ``API3_WRITE_COMMANDS``).
 COMMANDS = {"reboot": "reboot", "restart": "restart_btminer"}
@@ -59,7 +60,7 @@ def validate_reboot_params(params: dict) -> None:
         raise ModuleFailure(f"reboot_timeout must be more than 0 and at most {MAX_REBOOT_TIMEOUT:g} seconds, got {timeout}")
 
 
-def read_sighting(client: Any) -> Sighting:
+def read_sighting(client: Session) -> Sighting:
     """One ``summary`` read (btminer restarting or the API down raise, and the wait goes on)."""
     facts = miner_state.status_facts(summary=client.read("summary"))
     return Sighting(facts["uptime_s"], facts["mining_elapsed_s"], facts["mining"])
@@ -68,7 +69,7 @@ def read_sighting(client: Any) -> Sighting:
 class RebootTask:
     """Sends the operation and waits until the miner is back. ``clock`` and ``sleep`` are injectable for tests."""
 
-    def __init__(self, client: Any, params: dict, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, client: Session, params: dict, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.operation = params["operation"]
@@ -154,7 +155,7 @@ class RebootTask:
                 f"hashing {'unknown' if sighting.hashing is None else str(sighting.hashing).lower()}")
 
 
-def manage_reboot(client: Any, params: dict, check_mode: bool, **task_options: Any) -> dict:
+def manage_reboot(client: Session, params: dict, check_mode: bool, **task_options: Any) -> dict:
     """The result of whatsminer_reboot for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
     validate_reboot_params(params)
     if check_mode:
@@ -174,7 +175,7 @@ ARGUMENT_SPEC: dict = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """The module: reboot the miner or restart btminer, and wait until it is back."""
     del diff  # nothing to compare
     return manage_reboot(client, params, check_mode)

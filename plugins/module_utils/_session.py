@@ -4,21 +4,27 @@
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
-The facts, pools and power logic talk to a miner through the interface of the API 2 client
-(``_client.WhatsminerClient``): ``read(command)``, ``read_many(commands)`` and
-``privileged(command, **params)`` with the API 2 command names, the replies shaped as API 2
-replies, plus ``host``, ``port``, ``accept_truncated``, ``truncated_replies``,
-``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the requests of a block). Two classes here let the same logic run on API 3 firmware:
+This is the adaptation layer between the protocol clients (``_protocol``) and the resource logic
+(facts, pools, power, ...). The resource logic talks to a miner through the interface of the API 2
+client (``_protocol.api2.WhatsminerClient``), described by ``Session`` (a ``typing.Protocol``):
+``read(command)``, ``read_many(commands)`` and ``privileged(command, **params)`` with the API 2
+command names, the replies shaped as API 2 replies, plus ``host``, ``port``, ``accept_truncated``,
+``truncated_replies``, ``joinable_commands`` and ``time_limit(seconds)`` (a deadline for the
+requests of a block). Two classes here let the same logic run on API 3 firmware:
 
 * ``Api3Adapter`` presents a ``WhatsminerV3Client`` through that interface. A read of API 2
   commands becomes the fewest API 3 reads that carry the same information (one
   ``get.miner.status`` with every section needed, one ``get.device.info``, one
   ``get.miner.setting``), converted to API 2 replies by ``_miner_state_v3``; a write becomes its
-  API 3 command (``_errors.API3_WRITE_COMMANDS``) with the parameter API 3 takes.
+  API 3 command with the parameter API 3 takes (``API3_WRITES``, the one table of them).
 * ``MinerSession`` decides which API to use (the ``api_version`` option) on first contact, not
   before: a module that rejects its input sends nothing, not even the ``auto`` probe. The probe
-  (``_client_v3.choose_api_version``) is one ``get_version`` on the API 2 port; on API 2 miners
-  its reply is handed to the client, so the facts module does not ask again.
+  (``choose_api_version``, at the end of this file) is one ``get_version`` on the API 2 port,
+  which every firmware generation answers (API 3 firmware with its reduced API 2); it decides from
+  the firmware date and API version in that one reply and never connects to 4433 on an API 2
+  miner, so no timeout is waited out there. Only when nothing listens on 4028 (connection refused)
+  does it try API 3 directly. On API 2 miners its reply is handed to the client, so the facts
+  module does not ask again.
 
 What a module run costs on an API 3 miner (with ``api_version: auto``, the probe adds one
 connection to port 4028; ``api_version: 3`` skips it):
@@ -39,31 +45,41 @@ salt once and signs every write with it (API 3 has no token to request per comma
 
 from __future__ import annotations
 
-from typing import Any, Callable, ContextManager, Iterable
+import re
+from typing import Any, Callable, ContextManager, Iterable, NamedTuple, Protocol
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as v3_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT, WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import (
     DEFAULT_ACCOUNT,
     DEFAULT_V3_PORT,
     SALT_COMMAND,
     STATUS_COMMAND,
+    STATUS_SECTIONS,
     WhatsminerV3Client,
-    resolve_api_version,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
-    API3_WRITE_COMMANDS,
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
+    CommandRejectedError,
     MalformedReplyError,
+    MinerConnectionError,
+    MinerRestartingError,
+    MinerTimeoutError,
     UnsupportedCommandError,
+    WhatsminerError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT
+
+API_VERSION_CHOICES = ("auto", "2", "3")
+DEFAULT_API_VERSION = "auto"
+#: Firmware dated on or after this day speaks API 3 (pyasic switches to its API 3 class after 2024-11-00).
+V3_FIRMWARE_SINCE = (2024, 11, 1)
 
 DEVICE_INFO = SALT_COMMAND
 MINER_SETTING = "get.miner.setting"
 #: Sources of the API 3 replies: a ``get.miner.status`` section, the device info or the settings.
 INFO = "info"
 SETTING = "setting"
-STATUS_SECTIONS = ("summary", "pools", "edevs")
 
 #: What each API 2 read is made of: the API 3 replies it needs (sections of ``get.miner.status``
 #: by their name, all in one request; ``INFO`` = ``get.device.info``; ``SETTING`` =
@@ -93,20 +109,95 @@ def _pools_param(params: dict[str, Any]) -> list[dict[str, str]]:
     return pools
 
 
-#: The ``param`` of the API 3 command of each API 2 write (``API3_WRITE_COMMANDS``), from the API 2 parameters.
-WRITE_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "update_pools": _pools_param,
-    "power_on": lambda params: "start",
-    "power_off": lambda params: "stop",
-    "set_low_power": lambda params: "low",
-    "set_normal_power": lambda params: "normal",
-    "set_high_power": lambda params: "high",
-    "adjust_power_limit": lambda params: int(params["power_limit"]),
-    "reboot": lambda params: None,
-    "restart_btminer": lambda params: "restart",
-    "set_power_pct": lambda params: {"percent": str(params["percent"]), "mode": "fast"},
-    "set_power_pct_v2": lambda params: {"percent": str(params["percent"]), "mode": "normal"},
+class Api3Write(NamedTuple):
+    """How ``Api3Adapter`` sends an API 2 write to an API 3 miner."""
+
+    #: The API 3 command; errors of the write name it.
+    command: str
+    #: Its ``param``, from the API 2 parameters.
+    param: Callable[[dict[str, Any]], Any]
+
+
+#: The API 3 command of each API 2 write, and its parameter. The modules name their writes by the
+#: API 2 names; on an API 3 miner the error names the API 3 command that failed.
+API3_WRITES: dict[str, Api3Write] = {
+    "update_pools": Api3Write("set.miner.pools", _pools_param),
+    "power_on": Api3Write("set.miner.service", lambda params: "start"),
+    "power_off": Api3Write("set.miner.service", lambda params: "stop"),
+    "set_low_power": Api3Write("set.miner.power_mode", lambda params: "low"),
+    "set_normal_power": Api3Write("set.miner.power_mode", lambda params: "normal"),
+    "set_high_power": Api3Write("set.miner.power_mode", lambda params: "high"),
+    "adjust_power_limit": Api3Write("set.miner.power_limit", lambda params: int(params["power_limit"])),
+    "reboot": Api3Write("set.system.reboot", lambda params: None),
+    "restart_btminer": Api3Write("set.miner.service", lambda params: "restart"),
+    "set_power_pct": Api3Write("set.miner.power_percent", lambda params: {"percent": str(params["percent"]), "mode": "fast"}),
+    "set_power_pct_v2": Api3Write("set.miner.power_percent", lambda params: {"percent": str(params["percent"]), "mode": "normal"}),
 }
+#: The API 3 command of each API 2 write (from ``API3_WRITES``).
+API3_WRITE_COMMANDS = {name: write.command for name, write in API3_WRITES.items()}
+
+
+def write_outcome_unknown(error: WhatsminerError, command: str) -> bool:
+    """Whether ``error`` ended the write ``command`` (an API 2 name) after the miner may have run it.
+
+    True when the request went out and its reply was lost (closed, reset, timed out) or could not
+    be read (garbled, cut off): the miner may have applied the command, so only reading its state
+    back tells. False for everything that shows the command did not run: the connection never
+    opened, btminer was not there to run it (``Socket connect failed``), an error reply, or an
+    error of another request (such as ``get_token`` before the write, or the salt read of API 3).
+    On an API 3 miner the write is the API 3 command of ``API3_WRITE_COMMANDS``.
+    """
+    if error.command not in (command, API3_WRITE_COMMANDS.get(command)) or isinstance(error, MinerRestartingError):
+        return False
+    if isinstance(error, MinerConnectionError):
+        return error.write and error.request_sent
+    return isinstance(error, MalformedReplyError)
+
+
+class Session(Protocol):
+    """What the resource logic may use of the miner it is given: the interface ``MinerSession`` offers.
+
+    The facts, pools, power, password, reboot, firmware and settings logic is written against this
+    (``logic(session, params, check_mode, diff)``); the runner gives it a ``MinerSession``, tests
+    may give anything with these members (a ``typing.Protocol``: nothing is checked at run time).
+    """
+
+    #: The miner's address.
+    host: str
+    #: 2 or 3 once the API is chosen (first contact), ``None`` before.
+    api_version: int | None
+    #: Whether a cut-off reply is used for what it holds (API 2 only) instead of raising.
+    accept_truncated: bool
+
+    @property
+    def port(self) -> int:
+        """The port of the chosen API."""
+
+    @property
+    def truncated_replies(self) -> list[str]:
+        """Commands whose cut-off reply was accepted."""
+
+    @property
+    def joinable_commands(self) -> frozenset:
+        """The reads ``read_many`` answers together."""
+
+    def read(self, command: str, **params: Any) -> dict[str, Any]:
+        """The reply of an API 2 read (API 2-shaped on API 3 too); raises the typed errors."""
+
+    def read_many(self, commands: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``{command: reply}`` of several API 2 reads, joined where the miner allows."""
+
+    def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
+        """Send an API 2 write (its API 3 command on API 3, ``API3_WRITES``); ``None`` when no reply came and none was required."""
+
+    def time_limit(self, seconds: float) -> ContextManager[None]:
+        """A block whose requests all end within ``seconds``."""
+
+    def protocol_client(self) -> WhatsminerClient | WhatsminerV3Client:
+        """The protocol client of the chosen API, for logic that speaks each API in its own terms."""
+
+    def with_password(self, password: str | None) -> Session:
+        """The same miner with another password (a fresh token or salt, the API already chosen)."""
 
 
 class Api3Adapter:
@@ -177,11 +268,12 @@ class Api3Adapter:
 
     def privileged(self, command: str, *, expect_reply: bool = True, **params: Any) -> dict[str, Any] | None:
         """Send the API 3 command of the API 2 write ``command``; its reply, ``None`` when none came and none was required."""
-        if command not in WRITE_PARAMS:
+        if command not in API3_WRITES:
             raise UnsupportedCommandError(
                 f"the collection has no API 3 equivalent of the API 2 write {command}", host=self.host, port=self.port, command=command,
             )
-        return self.client.privileged(API3_WRITE_COMMANDS[command], WRITE_PARAMS[command](params), expect_reply=expect_reply)
+        write = API3_WRITES[command]
+        return self.client.privileged(write.command, write.param(params), expect_reply=expect_reply)
 
     def time_limit(self, seconds: float) -> ContextManager[None]:
         """``Transport.time_limit`` of the API 3 client."""
@@ -222,7 +314,7 @@ class MinerSession:
         password: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
-        api_version: str = "auto",
+        api_version: str = DEFAULT_API_VERSION,
         api3_port: int = DEFAULT_V3_PORT,
         api3_account: str = DEFAULT_ACCOUNT,
     ) -> None:
@@ -337,3 +429,111 @@ class MinerSession:
     def tokens_requested(self) -> int:
         """Token (API 2) or salt (API 3) requests."""
         return self._client.tokens_requested if self._client is not None else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Which API does a miner speak? (the ``auto`` probe of ``MinerSession``)
+
+
+def firmware_date(firmware_version: Any) -> tuple[int, int, int] | None:
+    """The build date ``(year, month, day)`` a firmware version starts with (``20250214.16.1``), else ``None``."""
+    text = to_text(firmware_version)
+    match = re.match(r"(\d{4})(\d{2})(\d{2})", text or "")
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    if not (2000 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return year, month, day
+
+
+def api_version_from_version_reply(version: dict | None) -> int:
+    """2 or 3 from a port-4028 ``get_version`` reply: API 3 when its API version is 3 or more, or when
+    the firmware is dated 2024-11-01 or later (the date pyasic switches on); 2 otherwise."""
+    msg = message(version)
+    api = api_version_number(msg.get("api_ver"))
+    major = api.split(".", 1)[0] if api else ""
+    if major.isdigit() and int(major) >= 3:
+        return 3
+    built = firmware_date(msg.get("fw_ver"))
+    return 3 if built is not None and built >= V3_FIRMWARE_SINCE else 2
+
+
+class ApiChoice:
+    """Which API to use with a miner, and why.
+
+    Attributes:
+        version: 2 (port 4028, ``WhatsminerClient``) or 3 (``WhatsminerV3Client``).
+        reason: One sentence for results and debugging.
+        version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
+            facts module can reuse it instead of asking again.
+        connections: TCP connections the probe opened (0 when ``api_version`` was given).
+    """
+
+    __slots__ = ("version", "reason", "version_reply", "connections")
+
+    def __init__(self, version: int, reason: str, version_reply: dict | None = None, connections: int = 0) -> None:
+        self.version = version
+        self.reason = reason
+        self.version_reply = version_reply
+        self.connections = connections
+
+    def __repr__(self) -> str:
+        return f"ApiChoice(version={self.version}, reason={self.reason!r})"
+
+
+def choose_api_version(
+    host: str,
+    *,
+    port: int = DEFAULT_PORT,
+    v3_port: int = DEFAULT_V3_PORT,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
+) -> ApiChoice:
+    """Decide between API 2 and API 3 for the miner at ``host`` with one request in the usual case.
+
+    1. ``get_version`` on ``port`` (4028). Every generation answers it, API 3 firmware too (its
+       reduced API 2); the reply decides (``api_version_from_version_reply``). API 2 miners are never
+       contacted on ``v3_port``, so no connect timeout is waited out on miners without 4433.
+    2. 4028 answers, but not ``get_version`` (an error or an unreadable reply): API 2, the only
+       API known to answer like that.
+    3. Nothing listens on 4028 (connection refused): one ``get.device.info`` ``system`` on ``v3_port``
+       without retries; API 3 if it answers, else the port-4028 error is raised.
+    4. 4028 times out or breaks after accepting the request: that error is raised (no guessing).
+
+    Raises:
+        MinerConnectionError: the miner cannot be reached (see 3 and 4).
+    """
+    api2 = WhatsminerClient(host, port=port, timeout=timeout, retries=retries, retry_delay=retry_delay)
+    try:
+        version = api2.read("get_version")
+    except (CommandRejectedError, MalformedReplyError) as error:
+        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})",
+                         connections=api2.connections_opened)
+    except MinerConnectionError as error:
+        if error.request_sent or isinstance(error, MinerTimeoutError):
+            raise
+        api3 = WhatsminerV3Client(host, port=v3_port, timeout=timeout, retries=0)
+        try:
+            info = api3.read("get.device.info", "system")
+        except WhatsminerError:
+            raise error from None
+        sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
+        system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
+        return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
+                            f"(firmware {to_text(system.get('fwversion'))})",
+                         connections=api2.connections_opened + api3.connections_opened)
+    chosen = api_version_from_version_reply(version)
+    msg = message(version)
+    return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
+                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version, connections=api2.connections_opened)
+
+
+def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:
+    """The API for the ``api_version`` option: ``"2"`` or ``"3"`` as given (no probe), ``"auto"`` probed."""
+    if setting not in API_VERSION_CHOICES:
+        raise ValueError(f"api_version must be one of {', '.join(API_VERSION_CHOICES)}, got {setting!r}")
+    if setting != "auto":
+        return ApiChoice(int(setting), f"api_version is {setting}")
+    return choose_api_version(host, **probe_options)

@@ -35,16 +35,16 @@ import re
 import time
 from typing import Any, Callable
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerRestartingError,
     UnsupportedCommandError,
     WhatsminerError,
     miner_address,
-    write_outcome_unknown,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import RebootTask
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session, write_outcome_unknown
 
 #: Every managed setting, in the order of the results.
 SETTINGS = (
@@ -216,7 +216,7 @@ def _try_read(read: Callable[[], Any]) -> Any:
         return None
 
 
-def read_settings_api2(client: Any) -> dict[str, Any]:
+def read_settings_api2(client: Session) -> dict[str, Any]:
     """The settings an API 2 miner reports (``get_miner_info``: hostname, LED; ``summary``: fast boot)."""
     settings: dict[str, Any] = dict.fromkeys(SETTINGS)
     info = _try_read(lambda: client.read("get_miner_info"))
@@ -231,7 +231,7 @@ def read_settings_api2(client: Any) -> dict[str, Any]:
     return settings
 
 
-def read_settings_api3(client: Any) -> dict[str, Any]:
+def read_settings_api3(client: Session) -> dict[str, Any]:
     """The settings an API 3 miner reports (system, fan and miner settings, device info's LED status)."""
     settings: dict[str, Any] = dict.fromkeys(SETTINGS)
     system = (_try_read(lambda: client.read("get.system.setting")) or {}).get("msg")
@@ -258,7 +258,7 @@ def read_settings_api3(client: Any) -> dict[str, Any]:
     return settings
 
 
-def read_settings(client: Any, api_version: int) -> dict[str, Any]:
+def read_settings(client: Session, api_version: int) -> dict[str, Any]:
     """Every setting by its result name; ``None`` where the firmware does not report it."""
     return read_settings_api3(client) if api_version == 3 else read_settings_api2(client)
 
@@ -370,7 +370,7 @@ def planned_commands(to_write: list[str], wanted: dict[str, Any], api_version: i
 class SettingsTask:
     """Reads, writes and verifies the settings of one miner. ``clock``/``sleep`` are injectable for tests."""
 
-    def __init__(self, session: Any, params: dict, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, session: Session, params: dict, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.session = session
         self.params = params
@@ -445,7 +445,7 @@ def _describe(settings: dict[str, Any], names: list[str]) -> str:
     return ", ".join(f"{name}={settings.get(name)!r}" for name in names)
 
 
-def manage_settings(session: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
+def manage_settings(session: Session, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
     """The result of whatsminer_settings for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
     validate_settings_params(params)
     wanted = wanted_settings(params)
@@ -527,6 +527,6 @@ ARGUMENT_SPEC: dict = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """Bring the given device settings to the wanted values (or predict it in check mode)."""
     return manage_settings(client, params, check_mode, diff)

@@ -415,8 +415,8 @@ ansible_facts:
           type: int
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._facts import ARGUMENT_SPEC, logic
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 
 
 def main() -> None:

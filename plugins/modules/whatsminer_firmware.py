@@ -196,8 +196,8 @@ elapsed:
   sample: 241.5
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._firmware import ARGUMENT_SPEC, logic
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 
 
 def main() -> None:

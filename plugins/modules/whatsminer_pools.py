@@ -219,8 +219,8 @@ expected:
   sample: [{slot: 1, url: "stratum+tcp://btc.pool.example.com:3333", user: hashfarm.miner-001}]
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import ARGUMENT_SPEC, logic
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 
 
 def main() -> None:

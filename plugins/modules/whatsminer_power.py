@@ -298,8 +298,8 @@ uncertain:
             so a value below that minimum would be refused only when it is sent"]
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import ARGUMENT_SPEC, logic
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 
 
 def main() -> None:

@@ -127,8 +127,8 @@ hashing:
   sample: true
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import ARGUMENT_SPEC, logic
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 
 
 def main() -> None:

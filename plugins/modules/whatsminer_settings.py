@@ -246,7 +246,7 @@ rebooted:
   sample: false
 """
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import run_module
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import run_module
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._settings import ARGUMENT_SPEC, logic
 
 

@@ -41,21 +41,21 @@ from typing import Any
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as api2_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as api3_state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, _encode
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT, _encode
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import (
     DEFAULT_V3_PORT,
     LENGTH_PREFIX,
     SALT_COMMAND,
     _frame,
-    api_version_from_version_reply,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import (
     is_complete_document,
     parse_reply_detailed,
     reply_status,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import MAX_REPLY_BYTES, RECEIVE_CHUNK_BYTES
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import api_version_from_version_reply
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._addresses import AddressSet
 
 DEFAULT_TIMEOUT = 2.0

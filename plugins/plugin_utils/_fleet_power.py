@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
-    ModuleFailure,
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import (
     client_from_params,
-    failure_result,
     module_argument_spec,
     validate_connection_params,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import failure_result
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 
 

@@ -21,7 +21,7 @@ the module file runs) in the worker process, and builds the result the way ``Ans
   and nulls are kept, ``invocation.module_args`` is added (from ansible-core 2.21 only when the
   ``INJECT_INVOCATION`` setting asks for it, as modules do), warnings are returned unmasked (as
   ``AnsibleModule`` returns them), and typed errors become the same failure fields
-  (``_connection.failure_result``).
+  (``_runner.failure_result``).
 
 The few ansible-core internals this needs are behind ``_ansible_compat.py``.
 
@@ -48,14 +48,10 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import (
-    Logic,
-    ModuleFailure,
-    execute,
-    failure_result,
-    module_argument_spec,
-)
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import module_argument_spec
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import Logic, execute, failure_result
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import as_module_result, inject_invocation, no_log_values
 
 display = Display()
@@ -183,7 +179,7 @@ def error_tracebacks_enabled() -> bool:
 
 
 def run_logic(logic: Logic, params: dict, check_mode: bool, diff: bool) -> tuple[dict, list[str]]:
-    """Run a module's logic the way ``_connection.run_module`` does: the result fields and the warnings.
+    """Run a module's logic the way ``_runner.run_module`` does: the result fields and the warnings.
 
     A failure is ``failed``, ``msg`` and the error's extra fields (``failure_result``). The
     ``exception`` text is kept only when the controller shows tracebacks of errors, as a module

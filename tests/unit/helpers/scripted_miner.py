@@ -9,7 +9,7 @@ beyond the end of the script is counted in ``unexpected_connections`` and closed
 server thread ends when stopped or when its lifetime runs out, whichever comes first.
 
 ``MinerCrypto`` computes real ``get_token`` replies, decrypts requests and encrypts replies for a
-known admin password. It uses passlib and pycryptodome directly (not the collection's ``_crypto``),
+known admin password. It uses passlib and pycryptodome directly (not the collection's ``_protocol.crypto``),
 so the tests check the client against an independent implementation of the formulas.
 """
 
@@ -244,7 +244,7 @@ class CountingConnect:
 
 
 class MinerCrypto:
-    """The miner's side of the privileged API for one admin password (independent of ``_crypto``)."""
+    """The miner's side of the privileged API for one admin password (independent of ``_protocol.crypto``)."""
 
     def __init__(self, password: str, salt: str = "BQ5hoXV9") -> None:
         with warnings.catch_warnings():

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test helpers for API 3: a scripted loopback miner that speaks length-prefixed frames, and the
-miner side of API 3's token and parameter encryption, written independently of ``_crypto``.
+miner side of API 3's token and parameter encryption, written independently of ``_protocol.crypto``.
 
 ``ScriptedV3Miner`` plays the same actions as ``ScriptedMiner`` (``Reply``, ``Silent``,
 ``CloseWithoutReply``, ``Reset``), one per connection, but a request is complete when its 4-byte

@@ -15,7 +15,7 @@ if SIMULATOR_DIR not in sys.path:
 from whatsminer_sim import Fleet  # noqa: E402  pylint: disable=wrong-import-position,import-error,unused-import
 from whatsminer_sim.testing import FleetStarter  # noqa: E402  pylint: disable=wrong-import-position,import-error,unused-import
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import API3_WRITE_COMMANDS  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import API3_WRITE_COMMANDS  # noqa: E402  pylint: disable=wrong-import-position
 
 #: Short restart windows so that the suite stays fast.
 FAST_CONFIG = {"restart_seconds": 0.3, "reboot_seconds": 0.5, "idle_timeout_s": 3.0}

@@ -452,11 +452,11 @@ def restart_btminer(miner: dict, password: str) -> None:
     """Make the miner restart btminer now (the restart cells), through the collection's own client (API 3 on a 3.x miner)."""
     # pylint: disable=import-outside-toplevel
     if miner["profile"] == API3_PROFILE:
-        from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
+        from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
 
         WhatsminerV3Client(miner["host"], miner["v3_port"], password=password, timeout=5.0).privileged("set.miner.service", "restart")
         return
-    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
 
     WhatsminerClient(miner["host"], miner["port"], password=password, timeout=5.0).privileged("restart_btminer")
 

@@ -25,8 +25,8 @@ import pytest
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_facts as facts_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools as pools_action
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_power as power_action
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_pools, whatsminer_power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._ansible_compat import inject_invocation_is_a_setting
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.live_values import without_live_values
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import AUTO_PROBE, PROFILES, connection_args, connections, tokens
@@ -225,7 +225,7 @@ def test_environment_fallbacks_come_from_the_task_environment(fleet, capsys, mon
 
 
 # pycryptodome is missing for a write only where cryptography's AES is not already imported (a module's own process).
-@pytest.mark.parametrize("blocked, library", [(("Crypto", "Cryptodome", _crypto.LOADED_CRYPTOGRAPHY_CIPHERS), "pycryptodome"), (("passlib",), "passlib")])
+@pytest.mark.parametrize("blocked, library", [(("Crypto", "Cryptodome", crypto.LOADED_CRYPTOGRAPHY_CIPHERS), "pycryptodome"), (("passlib",), "passlib")])
 def test_a_missing_library_fails_with_missing_required_lib(fleet, capsys, monkeypatch, blocked, library):
     miner = miner_of(fleet, "2024")
     for name in [name for name in sys.modules if name.split(".")[0] in blocked]:

@@ -73,9 +73,9 @@ def test_only_the_writing_plugins_preload_passlib_and_nothing_else_is_imported_b
 MISSING_PASSLIB_SCRIPT = r"""
 sys.modules["passlib"] = None  # as if neither passlib nor libpass were installed
 from ansible_collections.hashfarm.whatsminer.plugins.action import whatsminer_pools, whatsminer_power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 try:
-    _crypto.md5_crypt_body("s3cret", "salt")
+    crypto.md5_crypt_body("s3cret", "salt")
 except Exception as error:  # the first write reports it
     report = {"loaded": [name for name in loaded() if sys.modules[name] is not None], "error": type(error).__name__, "message": str(error)}
 print(json.dumps(report))

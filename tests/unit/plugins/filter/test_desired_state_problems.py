@@ -9,7 +9,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hashfarm.whatsminer.plugins.filter.desired_state_problems import FilterModule, desired_state_problems
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, validate_connection_params
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import validate_connection_params
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import validate_pools
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 

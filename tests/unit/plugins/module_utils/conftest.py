@@ -9,20 +9,20 @@ import sys
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
 
 
 @pytest.fixture(params=["cryptography", "pycryptodome"])
 def aes_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with each AES library ``_crypto.aes_ecb`` can use.
+    """Run the test with each AES library ``crypto.aes_ecb`` can use.
 
     ``cryptography``: its ciphers are already imported, as in Ansible's controller processes.
     ``pycryptodome``: they are not (``sys.modules`` holds ``None``), as in a module's own process.
     """
     if request.param == "cryptography":
-        importlib.import_module(_crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
+        importlib.import_module(crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
     else:
-        monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
+        monkeypatch.setitem(sys.modules, crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
     return request.param
 
 
@@ -36,7 +36,7 @@ def without_pycryptodome(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def without_aes_library(monkeypatch: pytest.MonkeyPatch, without_pycryptodome: None) -> None:  # pylint: disable=redefined-outer-name,unused-argument
     """No AES at all: no pycryptodome, and cryptography's ciphers not loaded (a module's own process)."""
-    monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
+    monkeypatch.setitem(sys.modules, crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Token derivation and AES envelope (_crypto), including the golden vector of reference section 3.6."""
+"""Token derivation and AES envelope (_protocol.crypto), including the golden vector of reference section 3.6."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import MinerCrypto, capture
 
 GOLDEN_DATA = "YJracrWpLn2XvqWuNiNqyg70K64pfivIJhwE32DXNCeyv4iYIDyJ6mJuwbGpytIy+1ActNjzqXUcgUv7vvRhuBWk2C0ndWye6W00W/WyO/k="
@@ -20,15 +20,15 @@ GOLDEN_DATA = "YJracrWpLn2XvqWuNiNqyg70K64pfivIJhwE32DXNCeyv4iYIDyJ6mJuwbGpytIy+
 def test_golden_vector_key_sign_and_aes_key():
     token = json.loads(capture("misc-code-index/get_token_whatsminer-v1.3.json"))["Msg"]
     assert (token["salt"], token["time"], token["newsalt"]) == ("BQ5hoXV9", "5039", "P5NTAcEp")
-    key = _crypto.derive_key("admin", token["salt"])
+    key = crypto.derive_key("admin", token["salt"])
     assert key == "RxmaDUO33TS7O26yeMHZ81"
-    assert _crypto.derive_sign(key, token["time"], token["newsalt"]) == "W7vZynrBZBwIIjR5dvDJb0"
-    assert _crypto.derive_aes_key(key).hex() == "199e0a202039bb7b558db7a54697dca29cb278055b7e659a127fb844d5a2fbf6"
+    assert crypto.derive_sign(key, token["time"], token["newsalt"]) == "W7vZynrBZBwIIjR5dvDJb0"
+    assert crypto.derive_aes_key(key).hex() == "199e0a202039bb7b558db7a54697dca29cb278055b7e659a127fb844d5a2fbf6"
 
 
 def test_golden_vector_request_envelope(aes_library):
-    session = _crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
-    wire = _crypto.encrypt_request(session, "power_off", {"respbefore": "true"})
+    session = crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
+    wire = crypto.encrypt_request(session, "power_off", {"respbefore": "true"})
     assert json.loads(wire) == {"enc": 1, "data": GOLDEN_DATA}
     assert wire == b'{"enc": 1, "data": "' + GOLDEN_DATA.encode() + b'"}'
 
@@ -36,8 +36,8 @@ def test_golden_vector_request_envelope(aes_library):
 def test_request_decrypts_on_the_miner_side(aes_library):
     miner = MinerCrypto("s3cret-pw", salt="abcdEFGH")
     miner.token_reply(newsalt="zyxwVUTS", token_time="1234")
-    session = _crypto.derive_session("s3cret-pw", "abcdEFGH", "1234", "zyxwVUTS")
-    wire = _crypto.encrypt_request(session, "update_pools", {"pool1": "stratum+tcp://p:3333", "worker1": "w.1", "passwd1": "x"})
+    session = crypto.derive_session("s3cret-pw", "abcdEFGH", "1234", "zyxwVUTS")
+    wire = crypto.encrypt_request(session, "update_pools", {"pool1": "stratum+tcp://p:3333", "worker1": "w.1", "passwd1": "x"})
     request = miner.decrypt_request(wire)
     assert request == {"cmd": "update_pools", "pool1": "stratum+tcp://p:3333", "worker1": "w.1", "passwd1": "x", "token": miner.issued_signs[-1]}
     assert list(request)[0] == "cmd" and list(request)[-1] == "token"
@@ -47,36 +47,36 @@ def test_request_decrypts_on_the_miner_side(aes_library):
 @pytest.mark.parametrize("msg", ["API command OK", "API command OK!!", {"complete": "false", "msg": "wait for adjust temp"}])
 def test_reply_round_trip_with_zero_and_pkcs7_padding(aes_library, padding, msg):
     miner = MinerCrypto("s3cret-pw")
-    session = _crypto.derive_session("s3cret-pw", miner.salt, "5039", "P5NTAcEp")
+    session = crypto.derive_session("s3cret-pw", miner.salt, "5039", "P5NTAcEp")
     body = {"STATUS": "S", "When": 1, "Code": 131, "Msg": msg, "Description": ""}
     envelope = json.loads(miner.encrypt_reply(body, padding=padding))
-    assert json.loads(_crypto.decrypt_reply(session, envelope["enc"])) == body
+    assert json.loads(crypto.decrypt_reply(session, envelope["enc"])) == body
 
 
 def test_pkcs7_padding_of_a_full_block_is_removed(aes_library):
     # 16-byte plaintext: PKCS#7 appends a whole block of 0x10 bytes.
     miner = MinerCrypto("pw")
-    session = _crypto.derive_session("pw", miner.salt, "1", "P5NTAcEp")
+    session = crypto.derive_session("pw", miner.salt, "1", "P5NTAcEp")
     body = {"Msg": "ok1234"}
     assert len(json.dumps(body, separators=(",", ":"))) == 16
     envelope = json.loads(miner.encrypt_reply(body, padding="pkcs7"))
-    assert json.loads(_crypto.decrypt_reply(session, envelope["enc"])) == body
+    assert json.loads(crypto.decrypt_reply(session, envelope["enc"])) == body
 
 
 @pytest.mark.parametrize("encrypted", ["not base64 at all!", "", "QUJD"])
 def test_undecryptable_reply_raises_value_error(aes_library, encrypted):
-    session = _crypto.derive_session("pw", "BQ5hoXV9", "1", "P5NTAcEp")
+    session = crypto.derive_session("pw", "BQ5hoXV9", "1", "P5NTAcEp")
     with pytest.raises(ValueError):
-        _crypto.decrypt_reply(session, encrypted)
+        crypto.decrypt_reply(session, encrypted)
 
 
 def test_invalid_salt_raises_value_error():
     with pytest.raises(ValueError):
-        _crypto.derive_key("admin", "bad$salt!")
+        crypto.derive_key("admin", "bad$salt!")
 
 
 def test_session_repr_hides_secrets():
-    session = _crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
+    session = crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
     assert "W7vZ" not in repr(session) and "hidden" in repr(session)
 
 
@@ -84,7 +84,7 @@ def test_session_repr_hides_secrets():
 def test_missing_library_is_reported_by_name(request, missing, library):
     request.getfixturevalue(missing)
     with pytest.raises(MissingLibraryError) as info:
-        _crypto.ensure_libraries()
+        crypto.ensure_libraries()
     assert info.value.library == library
     assert "ImportError" in info.value.import_traceback or "ModuleNotFoundError" in info.value.import_traceback
     assert f"pip install {library}" in str(info.value)
@@ -93,10 +93,10 @@ def test_missing_library_is_reported_by_name(request, missing, library):
 @pytest.mark.parametrize("key", [bytes(32), bytes(range(32))])
 def test_both_aes_libraries_give_the_same_bytes(monkeypatch, key):
     plaintext = bytes(range(256)) * 2
-    importlib.import_module(_crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
-    with_cryptography = _crypto.aes_ecb(key)
-    monkeypatch.setitem(sys.modules, _crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
-    with_pycryptodome = _crypto.aes_ecb(key)
+    importlib.import_module(crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
+    with_cryptography = crypto.aes_ecb(key)
+    monkeypatch.setitem(sys.modules, crypto.LOADED_CRYPTOGRAPHY_CIPHERS, None)
+    with_pycryptodome = crypto.aes_ecb(key)
     assert type(with_cryptography).__name__ == "_CryptographyEcb"
     assert type(with_pycryptodome).__module__.split(".")[0] in ("Crypto", "Cryptodome")
     ciphertext = with_cryptography.encrypt(plaintext)
@@ -105,7 +105,7 @@ def test_both_aes_libraries_give_the_same_bytes(monkeypatch, key):
 
 
 def test_loaded_cryptography_makes_pycryptodome_unnecessary(without_pycryptodome):
-    importlib.import_module(_crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
-    _crypto.ensure_libraries()
-    session = _crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
-    assert json.loads(_crypto.encrypt_request(session, "power_off", {"respbefore": "true"}))["data"] == GOLDEN_DATA
+    importlib.import_module(crypto.LOADED_CRYPTOGRAPHY_CIPHERS)
+    crypto.ensure_libraries()
+    session = crypto.derive_session("admin", "BQ5hoXV9", "5039", "P5NTAcEp")
+    assert json.loads(crypto.encrypt_request(session, "power_off", {"respbefore": "true"}))["data"] == GOLDEN_DATA

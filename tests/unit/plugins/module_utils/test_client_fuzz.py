@@ -29,9 +29,9 @@ from unittest import mock
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _facts, _pools, _power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError, WhatsminerError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError, WhatsminerError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import MinerCrypto
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, Fleet
 

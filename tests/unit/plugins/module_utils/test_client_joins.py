@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError, UnsupportedCommandError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MinerConnectionError, UnsupportedCommandError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import CloseWithoutReply, Reply, capture, client_of, status_reply
 
 SUMMARY = capture("asic-rs-v1-real/summary.json")

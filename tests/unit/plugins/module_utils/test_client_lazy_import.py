@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 
 SCRIPT = r"""
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply, ScriptedMiner, capture
 
 report = {"after_import": loaded()}
@@ -20,9 +20,9 @@ try:
     client.read("summary")
     client.read_many(["summary", "pools", "status"])
     report["after_reads"] = loaded()
-    from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
+    from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
     report["after_crypto_module_import"] = loaded()
-    _crypto.ensure_libraries()
+    crypto.ensure_libraries()
     report["after_privileged_preparation"] = loaded()
 finally:
     server.stop()

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tolerant reply parsing (_parsing): every firmware quirk of reference section 1.4, with real bytes.
+"""Tolerant reply parsing (_protocol.parsing): every firmware quirk of reference section 1.4, with real bytes.
 
 Where a capture of the quirk itself exists it is used verbatim; otherwise the test takes a real
 capture and applies the one defect firmware is known to produce, so the rest of the bytes are real.
@@ -12,13 +12,12 @@ import json
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import (
     is_btminer_down_text,
     is_complete_document,
     is_success,
-    parse_reply,
-    repair_json,
+    parse_reply_detailed,
     reply_code,
     reply_message,
     reply_status,
@@ -33,32 +32,39 @@ def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
     return data.replace(old, new)
 
 
+def whole(data: bytes) -> dict:
+    """``parse_reply_detailed`` of a reply that is not cut off: the dict, after checking that it is the whole document."""
+    reply, truncated = parse_reply_detailed(data)
+    assert not truncated
+    return reply
+
+
 # ---------------------------------------------------------------------------------------------
 # Quirks
 
 
 def test_trailing_nul_after_cgminer_reply():
     real = capture("asic-rs-v1-real/summary.json")
-    assert parse_reply(real.rstrip(b"\n") + b"\x00") == json.loads(real)
+    assert whole(real.rstrip(b"\n") + b"\x00") == json.loads(real)
 
 
 def test_trailing_comma_fragment_observed_on_fw_20220422():
     data = capture("misc-code-index/get_miner_info_trailing_comma_fragment.invalid-json.txt")
     with pytest.raises(ValueError):
         json.loads(data)
-    assert parse_reply(data) == {"Msg": {"ledstat": "auto"}, "Description": ""}
+    assert whole(data) == {"Msg": {"ledstat": "auto"}, "Description": ""}
 
 
 def test_trailing_comma_in_full_get_miner_info_reply():
     real = capture("microbt-api-v2.0.5-pdf/get_miner_info.json")
     broken = replace_once(real, b'"gateway":"192.168.2.1"\n}', b'"gateway":"192.168.2.1",\n}')
-    assert parse_reply(broken) == json.loads(real)
+    assert whole(broken) == json.loads(real)
 
 
 def test_newline_inside_a_string_value_is_kept_not_deleted():
     real = capture("asic-rs-v1-real/summary.json")
     broken = replace_once(real, b"HP5A01-19101436   BINV04-192101D", b"HP5A01-19101436\nBINV04-192101D")
-    reply = parse_reply(broken)
+    reply = whole(broken)
     assert reply["SUMMARY"][0]["Chip Data"] == "HP5A01-19101436\nBINV04-192101D"
     assert reply["SUMMARY"][0]["MAC"] == "C4:08:28:00:A4:19"
 
@@ -66,26 +72,26 @@ def test_newline_inside_a_string_value_is_kept_not_deleted():
 def test_newlines_between_tokens_with_a_trailing_nul():
     real = capture("microbt-api-v2.0.5-pdf/edevs.json")
     assert b"\n" in real
-    assert parse_reply(real + b"\x00") == json.loads(real)
+    assert whole(real + b"\x00") == json.loads(real)
 
 
 def test_missing_comma_between_list_items():
     real = capture("microbt-api-v2.0.5-pdf/devdetails.json")
     broken = real.replace(b"},\n{", b"}{")
     assert broken.count(b"}{") == 2
-    assert parse_reply(broken) == json.loads(real)
+    assert whole(broken) == json.loads(real)
 
 
 def test_comma_right_after_list_opening():
     real = capture("microbt-api-v2.0.5-pdf/devdetails.json")
     broken = replace_once(real, b'"DEVDETAILS":\n[\n{', b'"DEVDETAILS":\n[,{')
-    assert parse_reply(broken) == json.loads(real)
+    assert whole(broken) == json.loads(real)
 
 
 def test_missing_comma_before_temp0_member():
     real = capture("microbt-api-v2.0.5-pdf/get_psu.json")
     broken = replace_once(real, b'"vender":"7"\n}', b'"vender":"7""temp0":"35"\n}')
-    reply = parse_reply(broken)
+    reply = whole(broken)
     expected = json.loads(real)
     expected["Msg"]["temp0"] = "35"
     assert reply == expected
@@ -96,26 +102,27 @@ def test_bare_inf_and_nan_become_none():
     broken = replace_once(real, b'"Power Rate":42.31', b'"Power Rate":inf')
     broken = replace_once(broken, b'"Hash Deviation%":0.1398', b'"Hash Deviation%":nan')
     broken = replace_once(broken, b'"Env Temp":32.00', b'"Env Temp":-inf')
-    summary = parse_reply(broken)["SUMMARY"][0]
+    summary = whole(broken)["SUMMARY"][0]
     assert summary["Power Rate"] is None and summary["Hash Deviation%"] is None and summary["Env Temp"] is None
     assert summary["Power"] == 3593
 
 
 def test_python_style_nan_constants_become_none_even_when_the_rest_is_valid():
-    assert parse_reply(b'{"STATUS":"S","Power Rate":NaN,"x":Infinity}') == {"STATUS": "S", "Power Rate": None, "x": None}
+    assert whole(b'{"STATUS":"S","Power Rate":NaN,"x":Infinity}') == {"STATUS": "S", "Power Rate": None, "x": None}
 
 
 def test_leading_comma_instead_of_opening_brace():
     real = capture("asic-rs-v1-real/devs.json")
     assert real.startswith(b"{")
-    assert parse_reply(b"," + real[1:]) == json.loads(real)
+    assert whole(b"," + real[1:]) == json.loads(real)
 
 
 def test_truncated_reply_is_cut_after_the_last_comma_and_closed():
     real = capture("asic-rs-v1-real/pools.json")
     expected = json.loads(real)
     cut_at = real.index(b'"Stratum URL":"btc2.example.pool"') + 20  # inside a string of the second pool
-    reply = parse_reply(real[:cut_at])
+    reply, truncated = parse_reply_detailed(real[:cut_at])
+    assert truncated
     assert reply["POOLS"][0] == expected["POOLS"][0]
     second = reply["POOLS"][1]
     assert "Stratum URL" not in second and second["Stratum Difficulty"] == 0.0
@@ -125,33 +132,35 @@ def test_truncated_reply_is_cut_after_the_last_comma_and_closed():
 def test_truncated_reply_cut_inside_a_number():
     real = capture("asic-rs-v1-real/summary.json")
     cut_at = real.index(b'"Power":3417') + len(b'"Power":34')
-    summary = parse_reply(real[:cut_at])["SUMMARY"][0]
+    reply, truncated = parse_reply_detailed(real[:cut_at])
+    summary = reply["SUMMARY"][0]
+    assert truncated
     assert "Power" not in summary  # possibly-cut value dropped, not turned into 34
     assert summary["Network Blocks"] == 20
 
 
 def test_error_code_list_shaped_like_a_dict_api_2_0_4():
     data = capture("microbt-api-v2.0.5-pdf/get_error_code.invalid-json.txt")
-    reply = parse_reply(data)
+    reply = whole(data)
     assert reply["Msg"] == {"error_code": {"329": "2022-01-17 11:28:11"}}
     assert reply["Code"] == 131 and is_success(reply)
 
 
 def test_error_code_repair_touches_only_that_list():
     data = b'{"STATUS":"S","Msg":{"error_code":["329":"2022-01-17 11:28:11","530":"2022-01-17 11:30:00"],"other":["[x]",1]},"Description":""}'
-    reply = parse_reply(data)
+    reply = whole(data)
     assert reply["Msg"]["error_code"] == {"329": "2022-01-17 11:28:11", "530": "2022-01-17 11:30:00"}
     assert reply["Msg"]["other"] == ["[x]", 1]
 
 
 def test_valid_error_code_list_of_objects_is_unchanged():
     data = b'{"STATUS":"S","Code":131,"Msg":{"error_code":[{"329":"2022-01-17 11:28:11"},"110"]},"Description":""}'
-    assert parse_reply(data) == json.loads(data)
+    assert whole(data) == json.loads(data)
 
 
 def test_several_quirks_at_once():
     data = b',"STATUS":"S","Msg":{"a":[,{"x":1}{"y":inf}],"b":"q""c":2,},"id":1}\x00'
-    assert parse_reply(data) == {"STATUS": "S", "Msg": {"a": [{"x": 1}, {"y": None}], "b": "q", "c": 2}, "id": 1}
+    assert whole(data) == {"STATUS": "S", "Msg": {"a": [{"x": 1}, {"y": None}], "b": "q", "c": 2}, "id": 1}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,19 +182,14 @@ TRICKY = {
 @pytest.mark.parametrize("indent", [None, 1])
 def test_valid_reply_is_parsed_as_is(indent):
     data = json.dumps(TRICKY, indent=indent).encode()
-    assert parse_reply(data) == TRICKY
+    assert whole(data) == TRICKY
 
 
 @pytest.mark.parametrize("ensure_ascii", [True, False])
 def test_repair_path_keeps_string_contents_intact(ensure_ascii):
     # The trailing NUL forces the repair path; every string must come out unchanged.
     data = json.dumps(TRICKY, ensure_ascii=ensure_ascii).encode() + b"\x00"
-    assert parse_reply(data) == TRICKY
-
-
-def test_repair_json_of_valid_json_is_equivalent():
-    text = json.dumps(TRICKY)
-    assert json.loads(repair_json(text), strict=False) == TRICKY
+    assert whole(data) == TRICKY
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,19 +209,19 @@ def test_repair_json_of_valid_json_is_equivalent():
 )
 def test_unrepairable_reply_raises_with_an_excerpt(data):
     with pytest.raises(MalformedReplyError) as info:
-        parse_reply(data)
+        parse_reply_detailed(data)
     assert info.value.excerpt is not None
     assert "not valid JSON" in str(info.value)
 
 
 def test_json_that_is_not_an_object_is_malformed():
     with pytest.raises(MalformedReplyError, match="not a JSON object"):
-        parse_reply(b"[1, 2]")
+        parse_reply_detailed(b"[1, 2]")
 
 
 def test_excerpt_is_short_and_printable():
     with pytest.raises(MalformedReplyError) as info:
-        parse_reply(b"\x01not json " + b"x" * 500)
+        parse_reply_detailed(b"\x01not json " + b"x" * 500)
     assert len(info.value.excerpt) <= 130
     assert info.value.excerpt.isprintable()
 
@@ -250,7 +254,7 @@ def test_is_complete_document():
     ],
 )
 def test_envelope_helpers_on_both_shapes(path, status, code, message):
-    reply = parse_reply(capture(path))
+    reply = whole(capture(path))
     assert reply_status(reply) == status
     assert is_success(reply) is (status == "S")
     assert reply_code(reply) == code

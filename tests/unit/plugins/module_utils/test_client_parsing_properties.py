@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply_detailed
 
 hypothesis = pytest.importorskip("hypothesis")
 strategies = pytest.importorskip("hypothesis.strategies")
@@ -27,12 +27,12 @@ SETTINGS = hypothesis.settings(max_examples=100, deadline=None, database=None, s
 @SETTINGS
 @hypothesis.given(document=DOCUMENTS, indent=strategies.sampled_from([None, 0, 2]), ensure_ascii=strategies.booleans())
 def test_valid_documents_parse_unchanged(document, indent, ensure_ascii):
-    assert parse_reply(json.dumps(document, indent=indent, ensure_ascii=ensure_ascii).encode()) == document
+    assert parse_reply_detailed(json.dumps(document, indent=indent, ensure_ascii=ensure_ascii).encode()) == (document, False)
 
 
 @SETTINGS
 @hypothesis.given(document=DOCUMENTS, indent=strategies.sampled_from([None, 2]), ensure_ascii=strategies.booleans())
 def test_repair_path_keeps_valid_documents_unchanged(document, indent, ensure_ascii):
-    # A trailing NUL makes the strict parse fail, so this exercises repair_json on valid content.
+    # A trailing NUL makes the strict parse fail, so this exercises the repairs on valid content.
     data = json.dumps(document, indent=indent, ensure_ascii=ensure_ascii).encode() + b"\x00"
-    assert parse_reply(data) == document
+    assert parse_reply_detailed(data) == (document, False)

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MalformedReplyError,

@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import MAX_REPLY_BYTES
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     CommandRejectedError,
     MalformedReplyError,
     MinerConnectionError,
@@ -21,6 +20,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     MinerTimeoutError,
     UnsupportedCommandError,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import MAX_REPLY_BYTES
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import (
     CloseWithoutReply,
     Reply,

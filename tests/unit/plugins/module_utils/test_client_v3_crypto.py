@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""API 3 token and parameter encryption (_crypto.v3_*) with fixed vectors, and lazy crypto imports."""
+"""API 3 token and parameter encryption (crypto.v3_*) with fixed vectors, and lazy crypto imports."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import json
 import pytest
 from Crypto.Cipher import AES
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fresh_interpreter import run_import_report
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import command_key, decrypt_param, expected_token
 
@@ -34,21 +34,21 @@ POOLS_CIPHERTEXT = (
     ("set.system.reboot", "648c56a94a876ab7357c10f39a9777d5008257b76e5e0974d714de53bf5f1b7b", "ZIxWqUqH"),
 ])
 def test_token_vectors(command: str, key_hex: str, token: str) -> None:
-    key = _crypto.v3_command_key(command, "super", SALT, TS)
+    key = crypto.v3_command_key(command, "super", SALT, TS)
     assert key.hex() == key_hex
-    assert _crypto.v3_token(key) == token
+    assert crypto.v3_token(key) == token
     # and the independent computation of the test helper agrees
     assert key == command_key(command, "super", SALT, TS)
     assert token == expected_token(command, "super", SALT, TS)
 
 
 def test_token_depends_on_every_input() -> None:
-    base = _crypto.v3_token(_crypto.v3_command_key("set.miner.service", "super", SALT, TS))
+    base = crypto.v3_token(crypto.v3_command_key("set.miner.service", "super", SALT, TS))
     others = {
-        _crypto.v3_token(_crypto.v3_command_key("set.miner.service", "Super", SALT, TS)),
-        _crypto.v3_token(_crypto.v3_command_key("set.miner.service", "super", SALT.lower(), TS)),
-        _crypto.v3_token(_crypto.v3_command_key("set.miner.service", "super", SALT, TS + 1)),
-        _crypto.v3_token(_crypto.v3_command_key("set.miner.power_mode", "super", SALT, TS)),
+        crypto.v3_token(crypto.v3_command_key("set.miner.service", "Super", SALT, TS)),
+        crypto.v3_token(crypto.v3_command_key("set.miner.service", "super", SALT.lower(), TS)),
+        crypto.v3_token(crypto.v3_command_key("set.miner.service", "super", SALT, TS + 1)),
+        crypto.v3_token(crypto.v3_command_key("set.miner.power_mode", "super", SALT, TS)),
     }
     assert base not in others and len(others) == 4
     assert all(len(token) == 8 for token in others | {base})
@@ -56,34 +56,34 @@ def test_token_depends_on_every_input() -> None:
 
 def test_non_ascii_password_is_utf8() -> None:
     expected = hashlib.sha256("set.system.rebootpässwort" f"{SALT}{TS}".encode("utf-8")).digest()
-    assert _crypto.v3_command_key("set.system.reboot", "pässwort", SALT, TS) == expected
+    assert crypto.v3_command_key("set.system.reboot", "pässwort", SALT, TS) == expected
 
 
 def test_param_encryption_vector(aes_library: str) -> None:
-    key = _crypto.v3_command_key("set.miner.pools", "super", SALT, TS)
-    assert _crypto.v3_encrypt_param(key, POOLS_TEXT) == POOLS_CIPHERTEXT
+    key = crypto.v3_command_key("set.miner.pools", "super", SALT, TS)
+    assert crypto.v3_encrypt_param(key, POOLS_TEXT) == POOLS_CIPHERTEXT
     assert decrypt_param(key, POOLS_CIPHERTEXT) == json.loads(POOLS_TEXT)
 
 
 @pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 31, 32, 100])
 def test_param_encryption_pads_with_pkcs7(aes_library: str, length: int) -> None:
-    key = _crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
+    key = crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
     text = "x" * length
-    raw = AES.new(key, AES.MODE_ECB).decrypt(base64.b64decode(_crypto.v3_encrypt_param(key, text)))
+    raw = AES.new(key, AES.MODE_ECB).decrypt(base64.b64decode(crypto.v3_encrypt_param(key, text)))
     pad = 16 - length % 16
     assert raw == text.encode() + bytes([pad]) * pad
 
 
 def test_param_encryption_without_pycryptodome(without_aes_library: None) -> None:
-    key = _crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
-    assert _crypto.v3_token(key)  # the token needs no third-party library
+    key = crypto.v3_command_key("set.miner.pools", "pw", "salt1234", 1)
+    assert crypto.v3_token(key)  # the token needs no third-party library
     with pytest.raises(MissingLibraryError) as caught:
-        _crypto.v3_encrypt_param(key, "[]")
+        crypto.v3_encrypt_param(key, "[]")
     assert caught.value.library == "pycryptodome"
 
 
 SCRIPT = r"""
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import Reply
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_v3_miner import ScriptedV3Miner, v3_reply
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client, reply_code
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client, reply_code
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     API_SWITCH_ADVICE,
     AuthenticationError,
     CommandRejectedError,

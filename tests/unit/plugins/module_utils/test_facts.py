@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _facts as facts_logic
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import JOINABLE_COMMANDS
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     CommandRejectedError,
     MinerConnectionError,
     MinerRestartingError,
     UnsupportedCommandError,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import JOINABLE_COMMANDS
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import CommandRejectedError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import CommandRejectedError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import MODULE_TEST_CONFIG, FleetStarter
 from whatsminer_sim.firmware import make_test_image  # pylint: disable=import-error
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as state
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply_detailed
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
 
@@ -279,7 +279,7 @@ API_2_CAPTURES = sorted(
 
 def parsed_capture(name: str) -> dict:
     """A capture file as the client parses it (repairing the quirks of real firmware)."""
-    return parse_reply((CAPTURES / name).read_bytes())
+    return parse_reply_detailed((CAPTURES / name).read_bytes())[0]
 
 
 @pytest.mark.parametrize("name", API_2_CAPTURES)

@@ -12,8 +12,8 @@ import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as api2
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state_v3 as api3
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import WhatsminerV3Client
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import WhatsminerV3Client
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.scripted_miner import capture
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import FAST_CONFIG, Fleet
 

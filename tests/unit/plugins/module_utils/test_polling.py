@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerRestartingError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _polling
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MinerRestartingError
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 
 RESTARTING = MinerRestartingError("btminer restarting", host="192.0.2.10", port=4028, command="summary")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _pools as pools
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import CommandRejectedError, MinerRestartingError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import parse_reply
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import CommandRejectedError, MinerRestartingError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import parse_reply_detailed
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 
 CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "captures"
@@ -288,7 +288,7 @@ def test_configured_pools_of_real_replies():
         pool(2, "stratum+tcp://btc2.example.pool:3333", "asic-rs.test"),
         pool(3, "stratum+tcp://btc3.example.pool:3333", "asic-rs.test"),
     ]
-    document = parse_reply((CAPTURES / "microbt-api-v2.0.5-pdf" / "pools.json").read_bytes())
+    document = parse_reply_detailed((CAPTURES / "microbt-api-v2.0.5-pdf" / "pools.json").read_bytes())[0]
     assert pools.configured_pools(document) == [pool(1, "stratum+tcp://btc.ss.poolin.com:443", "microbtinitial")]
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _power as power
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MinerConnectionError,

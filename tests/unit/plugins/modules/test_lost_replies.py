@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MalformedReplyError,
     MinerConnectionError,
     MinerRestartingError,
     MinerTimeoutError,
     WhatsminerError,
-    write_outcome_unknown,
 )
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_pools, whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import connection_args, wire_commands
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _fleet_options
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _fleet_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, tokens

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import WhatsminerClient
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import WhatsminerClient
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_power
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, api_port, connection_args, connections, tokens, wire_commands
 from whatsminer_sim import wait_for  # pylint: disable=import-error

@@ -8,8 +8,8 @@ import contextlib
 
 import pytest
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MinerConnectionError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._reboot import RebootTask, Sighting
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_reboot
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock

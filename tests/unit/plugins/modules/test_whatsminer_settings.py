@@ -9,7 +9,7 @@ import contextlib
 import pytest
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _settings
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.modules import whatsminer_facts, whatsminer_settings
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.fake_time import FakeClock
 from ansible_collections.hashfarm.whatsminer.tests.unit.helpers.simulated import PROFILES, connection_args, connections

@@ -11,9 +11,10 @@ import pytest
 from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
 from ansible.template import trust_as_template
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection import ModuleFailure, module_argument_spec
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MinerConnectionError, MissingLibraryError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_options import module_argument_spec
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._pools import ARGUMENT_SPEC as POOLS_SPEC
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MinerConnectionError, MissingLibraryError
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils import _in_process
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import (
     IN_PROCESS,

@@ -6,7 +6,7 @@ Note that this module util is PRIVATE to the collection. It can have breaking ch
 
 One request per TCP connection: the client sends one JSON object (no terminator) and reads until
 the miner closes the connection. Reads are plaintext; privileged (write) commands are encrypted
-with a token derived from the admin password (see ``_crypto``). Usage::
+with a token derived from the admin password (see ``crypto``). Usage::
 
     client = WhatsminerClient("192.0.2.10", password="...", timeout=5.0, retries=2)
     client.read("summary")                          # -> the parsed reply (dict)
@@ -21,7 +21,7 @@ resent blindly, except once with a fresh token after code 135, which the miner s
 running anything. ``get_token`` is retried like a privileged command: every one the miner
 receives spends one of the tokens it grants per IP address.
 
-Replies are parsed tolerantly (``_parsing``), but a truncated reply raises unless
+Replies are parsed tolerantly (``parsing``), but a truncated reply raises unless
 ``accept_truncated`` is set: a partial pool list or status must not pass for the whole.
 """
 
@@ -32,8 +32,8 @@ import socket
 import time
 from typing import Any, Iterable
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MalformedReplyError,
@@ -45,7 +45,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import
     WhatsminerError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import (
     JOINABLE_COMMANDS,
     SUCCESS_STATUSES,
     excerpt,
@@ -58,7 +58,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing impor
     reply_status,
     split_joined_reply,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     RECEIVE_CHUNK_BYTES,
@@ -136,7 +136,7 @@ class WhatsminerClient(Transport):
         self.joins_allowed = True
         self.prefetched: dict[str, dict[str, Any]] = {}
         self._password = password
-        self._session: _crypto.TokenSession | None = None
+        self._session: crypto.TokenSession | None = None
 
     def __repr__(self) -> str:
         return f"WhatsminerClient({self.host!r}, port={self.port})"
@@ -201,7 +201,7 @@ class WhatsminerClient(Transport):
                 host=self.host, port=self.port, command=command
             )
         try:
-            _crypto.ensure_libraries()
+            crypto.ensure_libraries()
         except MissingLibraryError as exc:
             raise exc.add_context(self.host, self.port, command)
         wait = self.reply_wait(expect_reply)
@@ -240,7 +240,7 @@ class WhatsminerClient(Transport):
     # -----------------------------------------------------------------------------------------
     # Privileged commands
 
-    def _token_session(self) -> _crypto.TokenSession:
+    def _token_session(self) -> crypto.TokenSession:
         """Return the current token session, requesting a token first when there is none."""
         if self._session is not None:
             return self._session
@@ -261,7 +261,7 @@ class WhatsminerClient(Transport):
             raise MalformedReplyError("the get_token reply lacks time, salt or newsalt", excerpt=excerpt(json.dumps(reply)),
                                       host=self.host, port=self.port, command="get_token")
         try:
-            self._session = _crypto.derive_session(str(self._password), salt, token_time, newsalt)
+            self._session = crypto.derive_session(str(self._password), salt, token_time, newsalt)
         except ValueError:
             raise MalformedReplyError("the get_token reply carries a salt or newsalt that is not a valid md5-crypt salt",
                                       excerpt=excerpt(json.dumps(reply)), host=self.host, port=self.port, command="get_token") from None
@@ -270,7 +270,7 @@ class WhatsminerClient(Transport):
     def _send_privileged(self, command: str, params: dict[str, Any], *, expect_reply: bool, wait: float) -> dict[str, Any] | None:
         """Send one encrypted request and return the (decrypted) reply; ``None`` when none came and none was required."""
         session = self._token_session()
-        payload = _crypto.encrypt_request(session, command, params)
+        payload = crypto.encrypt_request(session, command, params)
         try:
             raw = self._transact(command, payload, idempotent=False, wait=wait)
         except MinerRestartingError:
@@ -281,14 +281,14 @@ class WhatsminerClient(Transport):
             return None
         return self._decrypted(raw, session, command)
 
-    def _decrypted(self, raw: bytes, session: _crypto.TokenSession, command: str) -> dict[str, Any]:
+    def _decrypted(self, raw: bytes, session: crypto.TokenSession, command: str) -> dict[str, Any]:
         """The reply to an encrypted request, decrypted (plaintext error replies as they came)."""
         reply = self._parse(raw, command)
         encrypted = reply.get("enc")
         if not isinstance(encrypted, str):
             return reply  # plaintext error replies (e.g. code 23, 135, "can't access write cmd")
         try:
-            plaintext = _crypto.decrypt_reply(session, encrypted)
+            plaintext = crypto.decrypt_reply(session, encrypted)
         except ValueError as exc:
             raise MalformedReplyError(str(exc), host=self.host, port=self.port, command=command) from None
         return self._parse(plaintext, command)
@@ -305,7 +305,7 @@ class WhatsminerClient(Transport):
             raise AuthenticationError("no password was given (the password option: the miner's API 2 write password), and privileged commands need it",
                                       host=self.host, port=self.port, command=command)
         try:
-            _crypto.ensure_libraries()
+            crypto.ensure_libraries()
         except MissingLibraryError as exc:
             raise exc.add_context(self.host, self.port, command)
         session = self._token_session()
@@ -320,7 +320,7 @@ class WhatsminerClient(Transport):
             self._raise_for_status(reply, command, encrypted=True)
             return reply
 
-        return self._upload(command, _crypto.encrypt_request(session, command, {}), size, chunks, receive_ready=ready, receive_final=final)
+        return self._upload(command, crypto.encrypt_request(session, command, {}), size, chunks, receive_ready=ready, receive_final=final)
 
     @staticmethod
     def _receive_document(sock: socket.socket, wait: float) -> bytes:
@@ -347,7 +347,7 @@ class WhatsminerClient(Transport):
     # Envelope and status
 
     def _parse(self, raw: bytes, command: str) -> dict[str, Any]:
-        """``parse_reply`` with the miner and the command added to its errors; a truncated reply only with ``accept_truncated``."""
+        """``parse_reply_detailed`` with the miner and the command added to its errors; a truncated reply only with ``accept_truncated``."""
         try:
             document, truncated = parse_reply_detailed(raw)
         except MalformedReplyError as exc:

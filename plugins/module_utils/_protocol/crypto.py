@@ -51,7 +51,7 @@ import traceback
 import warnings
 from typing import Any
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError
 
 AES_BLOCK_SIZE = 16
 

@@ -254,37 +254,3 @@ class MissingLibraryError(WhatsminerError):
     def advice(self) -> str:
         """How to install it."""
         return f"Install it in the Python environment that runs Ansible, e.g. 'pip install {self.library}'."
-
-
-#: The API 3 command that carries out each API 2 write command on API 3 firmware. The modules name
-#: their writes by the API 2 names; on an API 3 miner the error names the API 3 command that failed.
-API3_WRITE_COMMANDS = {
-    "update_pools": "set.miner.pools",
-    "power_on": "set.miner.service",
-    "power_off": "set.miner.service",
-    "set_low_power": "set.miner.power_mode",
-    "set_normal_power": "set.miner.power_mode",
-    "set_high_power": "set.miner.power_mode",
-    "adjust_power_limit": "set.miner.power_limit",
-    "reboot": "set.system.reboot",
-    "restart_btminer": "set.miner.service",
-    "set_power_pct": "set.miner.power_percent",
-    "set_power_pct_v2": "set.miner.power_percent",
-}
-
-
-def write_outcome_unknown(error: WhatsminerError, command: str) -> bool:
-    """Whether ``error`` ended the write ``command`` (an API 2 name) after the miner may have run it.
-
-    True when the request went out and its reply was lost (closed, reset, timed out) or could not
-    be read (garbled, cut off): the miner may have applied the command, so only reading its state
-    back tells. False for everything that shows the command did not run: the connection never
-    opened, btminer was not there to run it (``Socket connect failed``), an error reply, or an
-    error of another request (such as ``get_token`` before the write, or the salt read of API 3).
-    On an API 3 miner the write is the API 3 command of ``API3_WRITE_COMMANDS``.
-    """
-    if error.command not in (command, API3_WRITE_COMMANDS.get(command)) or isinstance(error, MinerRestartingError):
-        return False
-    if isinstance(error, MinerConnectionError):
-        return error.write and error.request_sent
-    return isinstance(error, MalformedReplyError)

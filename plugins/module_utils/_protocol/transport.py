@@ -5,8 +5,8 @@
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
 ``Transport`` opens one TCP connection per request. A subclass supplies the framing: how a reply is
-received on the open connection (``_receive_reply``). API 2 (``_client.WhatsminerClient``) reads
-until the miner closes the connection; API 3 (``_client_v3.WhatsminerV3Client``) reads one
+received on the open connection (``_receive_reply``). API 2 (``api2.WhatsminerClient``) reads
+until the miner closes the connection; API 3 (``api3.WhatsminerV3Client``) reads one
 length-prefixed frame. Everything else is here, once:
 
 * the checks of the connection settings (programming errors raise ``ValueError``);
@@ -31,7 +31,7 @@ import struct
 import time
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     MinerConnectionError,
     MinerRestartingError,
     MinerTimeoutError,

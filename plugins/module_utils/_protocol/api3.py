@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Synchronous client of the Whatsminer API 3 (firmware after 2024-11, TCP port 4433), and the choice of API per miner.
+"""Synchronous client of the Whatsminer API 3 (firmware after 2024-11, TCP port 4433).
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
@@ -17,7 +17,7 @@ The client opens one connection per request, like pyasic and Tether. Usage::
 
 Auth (section 7.2): reads need none. Every ``set.*`` request carries ``ts``, ``account`` (default
 ``super``) and ``token``, derived from the account's password and the miner's salt
-(``get.device.info`` ``salt``, fetched once per client, see ``_crypto``). The ``param`` of
+(``get.device.info`` ``salt``, fetched once per client, see ``crypto``). The ``param`` of
 ``set.miner.pools`` (and ``set.user.change_passwd``) is AES encrypted; other object parameters
 are sent as JSON-encoded strings, as the vendor-derived clients do.
 
@@ -39,19 +39,13 @@ code    meaning (section 7.1)         error
 other   -                             ``CommandRejectedError``
 ======  ============================  ===============================================================
 
-Replies are parsed tolerantly (``_parsing``: firmware JSON defects are repaired), but a frame whose
+Replies are parsed tolerantly (``parsing``: firmware JSON defects are repaired), but a frame whose
 JSON document is cut off raises ``MalformedReplyError``: a partial pool list must not pass for the whole.
 
 Retries: a read is retried (``retries`` times, ``retry_delay`` apart) when the connection fails
 or btminer is restarting; a write only when its connection could not be opened (nothing was
 sent), and once after code -1 when the miner's salt turned out to have changed (the miner
 refused the request before running it).
-
-Choosing the API (``api_version: auto``): ``choose_api_version`` asks ``get_version`` on port
-4028, which every firmware generation answers (API 3 firmware with its reduced API 2), and
-decides from the firmware date and API version in that one reply; it never connects to 4433 on
-an API 2 miner, so no timeout is waited out there. Only when nothing listens on 4028 (connection
-refused) does it try API 3 directly.
 """
 
 from __future__ import annotations
@@ -63,24 +57,20 @@ import struct
 import time
 from typing import Any, Callable, Iterable
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _crypto
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client import DEFAULT_PORT, WhatsminerClient
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol import crypto
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     AuthenticationError,
     CommandRejectedError,
     MalformedReplyError,
     MinerConnectionError,
-    MinerTimeoutError,
     MissingLibraryError,
     UnsupportedCommandError,
     WhatsminerError,
     WriteApiDisabledError,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._miner_state import api_version_number, message, to_text
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._parsing import excerpt, parse_reply_detailed
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._transport import (
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.parsing import excerpt, parse_reply_detailed
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import (
     DEFAULT_RETRIES,
-    DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
     RECEIVE_CHUNK_BYTES,
     ExchangeFailure,
@@ -105,10 +95,6 @@ SALT_COMMAND = "get.device.info"
 #: Commands whose ``param`` is AES encrypted (reference section 7.2).
 ENCRYPTED_PARAM_COMMANDS = frozenset({"set.miner.pools", "set.user.change_passwd"})
 LENGTH_PREFIX = struct.Struct("<I")
-
-#: Firmware dated on or after this day speaks API 3 (pyasic switches to its API 3 class after 2024-11-00).
-V3_FIRMWARE_SINCE = (2024, 11, 1)
-API_VERSION_CHOICES = ("auto", "2", "3")
 
 
 def _check_command(command: str, prefix: str) -> None:
@@ -261,7 +247,7 @@ class WhatsminerV3Client(Transport):
         if command in ENCRYPTED_PARAM_COMMANDS:
             text = param if isinstance(param, str) else json.dumps(param)
             try:
-                return _crypto.v3_encrypt_param(key, text)
+                return crypto.v3_encrypt_param(key, text)
             except MissingLibraryError as exc:
                 raise exc.add_context(self.host, self.port, command)
         if isinstance(param, (dict, list)):
@@ -280,11 +266,11 @@ class WhatsminerV3Client(Transport):
     def _signed_frame(self, command: str, param: Any, salt: str) -> bytes:
         """The framed request of a write, signed with ``salt``."""
         ts = int(time.time())
-        key = _crypto.v3_command_key(command, str(self._password), salt, ts)
+        key = crypto.v3_command_key(command, str(self._password), salt, ts)
         request: dict[str, Any] = {"cmd": command}
         if param is not None:
             request["param"] = self._encode_param(command, param, key)
-        request.update({"ts": ts, "token": _crypto.v3_token(key), "account": self.account})
+        request.update({"ts": ts, "token": crypto.v3_token(key), "account": self.account})
         return _frame(request)
 
     def upload(self, command: str, size: int, chunks: Iterable[bytes], *, final_wait: float) -> UploadOutcome:
@@ -406,114 +392,3 @@ def _incomplete(part: str, received: int, count: int, what_happened: str) -> str
     if part == "length prefix" and received == 0:
         return f"no reply: the connection {what_happened}"
     return f"the connection {what_happened} after {received} of {count} bytes of the {part}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Which API does a miner speak?
-
-
-def firmware_date(firmware_version: Any) -> tuple[int, int, int] | None:
-    """The build date ``(year, month, day)`` a firmware version starts with (``20250214.16.1``), else ``None``."""
-    text = to_text(firmware_version)
-    match = re.match(r"(\d{4})(\d{2})(\d{2})", text or "")
-    if not match:
-        return None
-    year, month, day = (int(part) for part in match.groups())
-    if not (2000 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    return year, month, day
-
-
-def api_version_from_version_reply(version: dict | None) -> int:
-    """2 or 3 from a port-4028 ``get_version`` reply: API 3 when its API version is 3 or more, or when
-    the firmware is dated 2024-11-01 or later (the date pyasic switches on); 2 otherwise."""
-    msg = message(version)
-    api = api_version_number(msg.get("api_ver"))
-    major = api.split(".", 1)[0] if api else ""
-    if major.isdigit() and int(major) >= 3:
-        return 3
-    built = firmware_date(msg.get("fw_ver"))
-    return 3 if built is not None and built >= V3_FIRMWARE_SINCE else 2
-
-
-class ApiChoice:
-    """Which API to use with a miner, and why.
-
-    Attributes:
-        version: 2 (port 4028, ``WhatsminerClient``) or 3 (``WhatsminerV3Client``).
-        reason: One sentence for results and debugging.
-        version_reply: The port-4028 ``get_version`` reply the choice was made from, if any; the
-            facts module can reuse it instead of asking again.
-        device_info: The API 3 ``get.device.info`` reply, when API 3 was asked directly.
-        connections: TCP connections the probe opened (0 when ``api_version`` was given).
-    """
-
-    __slots__ = ("version", "reason", "version_reply", "device_info", "connections")
-
-    def __init__(self, version: int, reason: str, version_reply: dict | None = None, device_info: dict | None = None,
-                 connections: int = 0) -> None:
-        self.version = version
-        self.reason = reason
-        self.version_reply = version_reply
-        self.device_info = device_info
-        self.connections = connections
-
-    def __repr__(self) -> str:
-        return f"ApiChoice(version={self.version}, reason={self.reason!r})"
-
-
-def choose_api_version(
-    host: str,
-    *,
-    port: int = DEFAULT_PORT,
-    v3_port: int = DEFAULT_V3_PORT,
-    timeout: float = DEFAULT_TIMEOUT,
-    retries: int = DEFAULT_RETRIES,
-    retry_delay: float = DEFAULT_RETRY_DELAY,
-) -> ApiChoice:
-    """Decide between API 2 and API 3 for the miner at ``host`` with one request in the usual case.
-
-    1. ``get_version`` on ``port`` (4028). Every generation answers it, API 3 firmware too (its
-       reduced API 2); the reply decides (``api_version_from_version_reply``). API 2 miners are never
-       contacted on ``v3_port``, so no connect timeout is waited out on miners without 4433.
-    2. 4028 answers, but not ``get_version`` (an error or an unreadable reply): API 2, the only
-       API known to answer like that.
-    3. Nothing listens on 4028 (connection refused): one ``get.device.info`` ``system`` on ``v3_port``
-       without retries; API 3 if it answers, else the port-4028 error is raised.
-    4. 4028 times out or breaks after accepting the request: that error is raised (no guessing).
-
-    Raises:
-        MinerConnectionError: the miner cannot be reached (see 3 and 4).
-    """
-    api2 = WhatsminerClient(host, port=port, timeout=timeout, retries=retries, retry_delay=retry_delay)
-    try:
-        version = api2.read("get_version")
-    except (CommandRejectedError, MalformedReplyError) as error:
-        return ApiChoice(2, f"port {port} answers the API 2 protocol but not get_version ({type(error).__name__})",
-                         connections=api2.connections_opened)
-    except MinerConnectionError as error:
-        if error.request_sent or isinstance(error, MinerTimeoutError):
-            raise
-        api3 = WhatsminerV3Client(host, port=v3_port, timeout=timeout, retries=0)
-        try:
-            info = api3.read("get.device.info", "system")
-        except WhatsminerError:
-            raise error from None
-        sections = info.get("msg") if isinstance(info.get("msg"), dict) else {}
-        system = sections.get("system") if isinstance(sections.get("system"), dict) else {}
-        return ApiChoice(3, f"nothing listens on port {port} and API 3 answers on port {v3_port} "
-                            f"(firmware {to_text(system.get('fwversion'))})", device_info=info,
-                         connections=api2.connections_opened + api3.connections_opened)
-    chosen = api_version_from_version_reply(version)
-    msg = message(version)
-    return ApiChoice(chosen, f"API {chosen}: get_version on port {port} reports firmware {to_text(msg.get('fw_ver'))} "
-                             f"(API {to_text(msg.get('api_ver'))})", version_reply=version, connections=api2.connections_opened)
-
-
-def resolve_api_version(setting: str, host: str, **probe_options: Any) -> ApiChoice:
-    """The API for the ``api_version`` option: ``"2"`` or ``"3"`` as given (no probe), ``"auto"`` probed."""
-    if setting not in API_VERSION_CHOICES:
-        raise ValueError(f"api_version must be one of {', '.join(API_VERSION_CHOICES)}, got {setting!r}")
-    if setting != "auto":
-        return ApiChoice(int(setting), f"api_version is {setting}")
-    return choose_api_version(host, **probe_options)

@@ -1,52 +1,39 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by every module, and the one way a module runs its logic.
+"""The connection options every module shares, defined once: their argument spec, the checks of their values, and the session they describe.
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
-Each module describes only its own options and a ``logic(client, params, check_mode, diff)``
-function that returns the result dict. ``run_module`` adds the connection options, builds the
-client (a ``_session.MinerSession``, which speaks API 2 or API 3 as ``api_version`` says and
-offers the API 2 client's interface either way), and turns the client's typed errors into ``fail_json`` with an actionable message, so no
-module repeats that and no traceback reaches the user.
-
-The action plugins of the same names run the same ``logic`` in the controller's worker process
-(``plugin_utils/_in_process.py``) with ``module_argument_spec``, ``execute`` and
-``failure_result`` from here, which are free of ``AnsibleModule``.
+``connection_argument_spec`` is documented by the ``hashfarm.whatsminer.connection`` doc fragment;
+its defaults are the protocol clients' own (``_protocol``). ``validate_connection_params`` rejects
+what no miner can take before anything is sent, and ``client_from_params`` makes the
+``_session.MinerSession`` the options name. The runner (``_runner``), the fleet action and the
+role's pre-check filter (``desired_state_problems``) use them; the value checks
+(``character_problem``, ``HOST_NAME``) serve the pools logic as well.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Callable
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._client_v3 import API_VERSION_CHOICES, DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MissingLibraryError, WhatsminerError
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import MinerSession
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api2 import DEFAULT_PORT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.api3 import DEFAULT_ACCOUNT, DEFAULT_V3_PORT, V3_ACCOUNTS
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import API_VERSION_CHOICES, DEFAULT_API_VERSION, MinerSession
 
-DEFAULT_PORT = 4028
-DEFAULT_TIMEOUT = 5.0
-DEFAULT_RETRIES = 2
-DEFAULT_API_VERSION = "auto"
 MAX_HOST_LENGTH = 253
 MAX_ADMIN_PASSWORD_LENGTH = 128
 # Printable ASCII without space; quotes and backslashes could break the firmware's configuration
 # files and scripts, so they are refused as well (pool values and the admin password).
 FORBIDDEN_CHARACTERS = frozenset("\"'`\\")
 _HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
-
-
-class ModuleFailure(Exception):
-    """A failure the logic detected itself (e.g. invalid input); ``details`` go into the result."""
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
+#: A DNS name: labels of letters, digits, hyphens and underscores, joined by dots (no final dot:
+#: the miner's address may have one, a pool URL may not).
+HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 
 
 def connection_argument_spec() -> dict:
@@ -97,7 +84,7 @@ def host_problem(host: str) -> str | None:
         return f"is longer than {MAX_HOST_LENGTH} characters"
     if re.fullmatch(r"[0-9.]+", host):
         return "is not a valid IPv4 address"
-    if not _HOST_NAME.fullmatch(host):
+    if not HOST_NAME.fullmatch(host[:-1] if host.endswith(".") else host):
         return "must be the miner's IP address or DNS name (letters, digits, hyphens and dots), without a scheme, port or spaces"
     return None
 
@@ -139,48 +126,3 @@ def client_from_params(params: dict) -> MinerSession:
         api3_port=params["api3_port"],
         api3_account=params["api3_account"],
     )
-
-
-Logic = Callable[[MinerSession, dict, bool, bool], dict]
-
-
-def execute(logic: Logic, params: dict, check_mode: bool, diff: bool) -> dict:
-    """Run a module's logic against the miner of ``params``; return the result or raise.
-
-    Raises ``ModuleFailure`` for invalid input and ``WhatsminerError`` for what the miner or the
-    network did. The result carries ``warnings`` (a list) for the caller to emit.
-    """
-    validate_connection_params(params)
-    client = client_from_params(params)
-    result = logic(client, params, check_mode, diff)
-    result.setdefault("warnings", [])
-    return result
-
-
-def failure_result(error: Exception) -> dict:
-    """The ``fail_json`` arguments for an error raised by ``execute``."""
-    if isinstance(error, MissingLibraryError):
-        return {"msg": f"{missing_required_lib(error.library)} ({error})", "exception": error.import_traceback or None}
-    if isinstance(error, WhatsminerError):
-        return {
-            "msg": str(error),
-            "miner": {"host": error.host, "port": error.port, "command": error.command, "code": error.code},
-        }
-    if isinstance(error, ModuleFailure):
-        return {"msg": error.message, **error.details}
-    raise error
-
-
-def run_module(argument_spec: dict, logic: Logic, **module_options: Any) -> None:
-    """Build the AnsibleModule, run ``logic`` and exit with its result or an actionable failure."""
-    module = AnsibleModule(argument_spec=module_argument_spec(argument_spec), **module_options)
-    try:
-        result = execute(logic, module.params, module.check_mode, module._diff)  # pylint: disable=protected-access
-    except (WhatsminerError, ModuleFailure) as error:
-        failure = failure_result(error)
-        if failure.get("exception") is None:
-            failure.pop("exception", None)
-        module.fail_json(**failure)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)

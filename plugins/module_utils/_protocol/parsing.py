@@ -4,8 +4,8 @@
 
 Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 
-Real firmware sends JSON with defects (protocol reference, section 1.4). ``parse_reply`` first
-parses strictly; only when that fails does it run ``repair_json``, a single pass over the text
+Real firmware sends JSON with defects (protocol reference, section 1.4). ``parse_reply_detailed``
+first parses strictly; only when that fails does it run ``_repair``, a single pass over the text
 that knows where strings start and end, so it never changes the content of a string value and
 never touches valid parts of the document. It repairs:
 
@@ -31,7 +31,7 @@ import json
 import re
 from typing import Any
 
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._errors import MalformedReplyError
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MalformedReplyError
 
 SUCCESS_STATUSES = frozenset({"S", "I"})
 # Commands served by btminer's cgminer-derived API; only these may be joined with "+".
@@ -99,18 +99,14 @@ class _Container:
         self.opener_index = opener_index
 
 
-def repair_json(text: str) -> str:
-    """Return ``text`` with the firmware JSON defects listed in the module docstring repaired.
+def _repair(text: str) -> tuple[str, bool]:
+    """``text`` with the firmware JSON defects listed in the module docstring repaired, and whether the document was cut
+    short (a truncated reply closed after its last complete member).
 
     String literals are copied unchanged; whitespace outside strings is dropped. The result is
     meant for ``json.loads(..., strict=False)``; it may still be invalid when the damage is of
     another kind, and then the parse fails as it should.
     """
-    return _repair(text)[0]
-
-
-def _repair(text: str) -> tuple[str, bool]:
-    """``repair_json``, and whether the document was cut short (a truncated reply closed after its last complete member)."""
     out: list[str] = []
     stack: list[_Container] = []
     # Kind of the last significant token: start, open, comma, colon or value.
@@ -187,17 +183,9 @@ def _repair(text: str) -> tuple[str, bool]:
     return "".join(out), cut_short
 
 
-def parse_reply(data: bytes) -> dict[str, Any]:
-    """Parse a reply into a dict, repairing firmware JSON defects only when a strict parse fails.
-
-    Raises:
-        MalformedReplyError: the reply is not a JSON object even after the repairs.
-    """
-    return parse_reply_detailed(data)[0]
-
-
 def parse_reply_detailed(data: bytes) -> tuple[dict[str, Any], bool]:
-    """``parse_reply``, and whether the reply was truncated, i.e. the dict holds only its first part.
+    """Parse a reply into a dict, repairing firmware JSON defects only when a strict parse fails, and
+    say whether the reply was truncated, i.e. the dict holds only its first part.
 
     A truncated reply parses to the members before the cut. That salvages a reply the firmware
     cut off, but its lists may lack entries and its objects fields, so a caller that decides
