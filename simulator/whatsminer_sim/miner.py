@@ -441,8 +441,10 @@ class SimMiner:
             wanted = self._should_listen()
             if wanted and self._server is None:
                 self._release_ports("v2")
-                self._server = await asyncio.start_server(self._serve_connection, self.host, self.port, reuse_address=True, backlog=256)
-                self.port = self._server.sockets[0].getsockname()[1]
+                # The port first, then the server: whoever sees the miner listening also sees its port.
+                server = await asyncio.start_server(self._serve_connection, self.host, self.port, reuse_address=True, backlog=256)
+                self.port = server.sockets[0].getsockname()[1]
+                self._server = server
             elif not wanted and self._server is not None:
                 server, self._server = self._server, None
                 server.close()
@@ -451,8 +453,9 @@ class SimMiner:
                 wanted_v3 = wanted and self.profile_spec.v3_port is not None
             if wanted_v3 and self._v3_server is None:
                 self._release_ports("v3")
-                self._v3_server = await asyncio.start_server(self._serve_v3_connection, self.host, self.v3_port, reuse_address=True, backlog=64)
-                self.v3_port = self._v3_server.sockets[0].getsockname()[1]
+                server = await asyncio.start_server(self._serve_v3_connection, self.host, self.v3_port, reuse_address=True, backlog=64)
+                self.v3_port = server.sockets[0].getsockname()[1]
+                self._v3_server = server
             elif not wanted_v3 and self._v3_server is not None:
                 server, self._v3_server = self._v3_server, None
                 server.close()
