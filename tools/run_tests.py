@@ -222,7 +222,7 @@ def run_integration(result: StageResult) -> None:
 # of each target alone on 2 cores, to balance the groups (a target not listed counts as 20 s).
 INTEGRATION_SHARDS = int(os.environ.get("WHATSMINER_INTEGRATION_SHARDS", "3"))
 TARGET_SECONDS = {
-    "fleet_site": 90, "reliability_faults": 65, "fleet_power": 45, "whatsminer_power": 30, "execution_paths": 45,
+    "fleet_site": 60, "reliability_faults": 70, "fleet_power": 30, "whatsminer_power": 30, "execution_paths": 45,
     "reliability_fleet": 35, "whatsminer_pools": 20, "reliability_secrets": 20, "quick_start": 20, "fleet_curtail": 20,
     "inventory_whatsminer": 20, "fleet_report": 18, "fleet_batches": 16, "whatsminer_firmware": 15,
     "whatsminer_password_reboot": 13, "whatsminer_facts": 9, "whatsminer_settings": 9, "crypto_imports": 4,
@@ -241,11 +241,13 @@ def integration_targets(staged: Path) -> list[str]:
 
 def split_targets(targets: list[str], groups: int) -> list[list[str]]:
     """``targets`` in at most ``groups`` groups of about equal expected time (longest first, to the least loaded)."""
-    loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(max(1, min(groups, len(targets))))]
+    planned = [[] for index in range(max(1, min(groups, len(targets))))]
+    seconds = [0.0] * len(planned)
     for name in sorted(targets, key=lambda target: -TARGET_SECONDS.get(target, 20)):
-        seconds, names = min(loads, key=lambda load: load[0])
-        loads[loads.index((seconds, names))] = (seconds + TARGET_SECONDS.get(name, 20), names + [name])
-    return [sorted(names) for _, names in loads if names]
+        least = seconds.index(min(seconds))
+        planned[least].append(name)
+        seconds[least] += TARGET_SECONDS.get(name, 20)
+    return [sorted(names) for names in planned if names]
 
 
 def copy_staged(root: Path) -> Path:
