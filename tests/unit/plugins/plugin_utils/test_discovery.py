@@ -86,11 +86,11 @@ def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan:
     assert not found & {CGMINER, HTTP, SILENT, RESET, ALIAS}
     assert [(other.address, other.model, other.description) for other in result.others] == [(CGMINER, "Antminer S19", "cgminer 1.0.0")]
     assert result.unidentified[HTTP] == "port 4028: answers HTTP, not the miner API"
-    assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
-    # Each was contacted: the silent address on both ports, twice (a timeout is probed again at the end); the HTTP
-    # device once (it closes 4433); the cgminer twice (get_version, then version for its model).
+    assert result.unidentified[SILENT] == "port 4433: no reply to two requests (timed out); port 4028: no reply to two requests (timed out)"
+    # Each was contacted: the silent address on both ports, twice (the second request of a read with no reply); the
+    # HTTP device once (it closes 4433); the cgminer twice (get_version, then version for its model).
     accepted = first_scan.accepted
-    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (4, 1, 2)  # silent: both ports, and again in the last pass
+    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (4, 1, 2)
     assert accepted[RESET] >= 1
 
 
