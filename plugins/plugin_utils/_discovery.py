@@ -304,6 +304,7 @@ class Scanner:
         self._quiet: asyncio.Future[float] | None = None
         self._active = 0
         self._started = 0
+        self._total = len(addresses)
         #: Addresses whose read timed out while the scan was busy: probed once more in the last pass (``None``: no more).
         self._again: asyncio.Queue[str | None] | None = None
 
@@ -476,10 +477,10 @@ class Scanner:
         at most the timeout. A request that timed out while the scan was busy (before its second
         request was due) raises ``_AskAgainLater``. In the last pass a read is one request.
         """
+        if last_pass:
+            return await self._attempt(address, api, command, sock)
         sent_at = self.loop.time()
         first = self.loop.create_task(self._attempt(address, api, command, sock))
-        if last_pass:
-            return await first
         second: asyncio.Task[dict[str, Any]] | None = None
         try:
             while not first.done():
@@ -604,7 +605,7 @@ class Scanner:
 
     def _check_quiet(self) -> None:
         """Note the moment the scan turns quiet: every address started and at most ``quiet_threshold`` in flight."""
-        if self._started == len(self.addresses) and self._active <= self.quiet_threshold and not self._quiet.done():  # type: ignore[union-attr]
+        if self._started == self._total and self._active <= self.quiet_threshold and not self._quiet.done():  # type: ignore[union-attr]
             self._quiet.set_result(self.loop.time())  # type: ignore[union-attr]
 
     async def _probe_safely(self, address: str, last_pass: bool) -> None:
@@ -630,7 +631,7 @@ class Scanner:
                     self._check_quiet()
             self._check_quiet()
 
-        await asyncio.gather(*(worker() for _index in range(max(1, min(len(self.addresses), self.concurrency)))))
+        await asyncio.gather(*(worker() for _index in range(max(1, min(self._total, self.concurrency)))))
         for _index in range(self.quiet_threshold):
             self._again.put_nowait(None)  # type: ignore[union-attr]
 
