@@ -23,11 +23,13 @@ minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addr
    connection, while the first request still waits (a reply lost, or held up by a busy miner); the
    first reply of the two counts and each request waits at most the timeout. While the scan is busy
    (addresses still to start, or more than a quarter of the concurrency in flight) the second request
-   waits until it is quiet, so that it neither adds to the load nor queues behind it; a read that
-   times out before then sends its address to the last pass, which probes it once more as soon as the
-   scan is quiet, a quarter of the concurrency at a time. An address that accepts and never replies
-   thus costs 1.25 timeouts once the scan is quiet, overlapping the other addresses, instead of two
-   timeouts one after the other at the end.
+   waits until it is quiet, so that it neither adds to the load nor queues behind it. An address that
+   accepts and never replies thus costs 1.25 timeouts once the scan is quiet, overlapping the other
+   addresses, instead of two timeouts one after the other at the end.
+5. the last pass, after all addresses, probes once more (one request per read, a quarter of the
+   concurrency at a time) the addresses whose read timed out while the scan was busy; and when the
+   scan was congested (such a timeout, or a reply later than half the timeout: the controller, the
+   network or the miners overloaded), also those that gave no reply to two requests.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -71,11 +73,13 @@ DEFAULT_CONCURRENCY = 512
 RESERVED_FILE_HANDLES = 64
 #: Sockets one address may hold at once while the scan is busy (the two connects of stage 1, the two reads of
 #: stage 3). Second requests (two more sockets) are only sent once the scan is quiet, with at most
-#: ``concurrency / QUIET_DIVISOR`` addresses in flight and as many in the last pass: within the same budget.
+#: ``concurrency / QUIET_DIVISOR`` addresses in flight: within the same budget.
 SOCKETS_PER_ADDRESS = 2
 #: The scan is quiet once every address has started and at most ``concurrency / QUIET_DIVISOR`` are in flight;
 #: the last pass (addresses whose read timed out while the scan was busy) has as many in flight.
 QUIET_DIVISOR = 4
+#: A reply later than this fraction of the timeout means the scan is congested (see ``Scanner.congested``).
+CONGESTED_REPLY = 0.5
 #: A read with no reply after this fraction of the timeout is asked once more on a new connection (once the scan
 #: is quiet); so an address that accepts and never replies costs 1.25 timeouts, a reply lost or held up by a busy
 #: miner costs a quarter of one.
@@ -160,6 +164,8 @@ class ScanResult:
         concurrency: Addresses in flight at most.
         last_miner_seconds: When the last miner was identified, in seconds from the start of the scan
             (``None``: no miner); the rest of ``seconds`` went to addresses that did not reply.
+        congested: Whether replies were late or timed out while the scan was busy (the controller, the
+            network or the miners overloaded): then every address that gave no reply was probed once more.
     """
 
     miners: list[Miner] = field(default_factory=list)
@@ -171,6 +177,7 @@ class ScanResult:
     seconds: float = 0.0
     concurrency: int = 0
     last_miner_seconds: float | None = None
+    congested: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (the inventory cache)."""
@@ -178,7 +185,7 @@ class ScanResult:
             "miners": [miner.as_dict() for miner in self.miners], "others": [other.as_dict() for other in self.others],
             "unidentified": dict(self.unidentified), "duplicates": {key: list(value) for key, value in self.duplicates.items()},
             "addresses": self.addresses, "connections": self.connections, "seconds": self.seconds, "concurrency": self.concurrency,
-            "last_miner_seconds": self.last_miner_seconds,
+            "last_miner_seconds": self.last_miner_seconds, "congested": self.congested,
         }
 
     @classmethod
@@ -191,6 +198,7 @@ class ScanResult:
             addresses=int(data.get("addresses") or 0), connections=int(data.get("connections") or 0),
             seconds=float(data.get("seconds") or 0.0), concurrency=int(data.get("concurrency") or 0),
             last_miner_seconds=None if data.get("last_miner_seconds") is None else float(data["last_miner_seconds"]),
+            congested=bool(data.get("congested")),
         )
 
 
@@ -265,6 +273,13 @@ class _AskAgainLater(_NoAnswer):
         super().__init__(reason, timed_out=True)
 
 
+class _NoReplyToTwoRequests(_NoAnswer):
+    """A read whose two requests both timed out: final, unless the scan was congested (then the last pass probes the address again)."""
+
+    def __init__(self) -> None:
+        super().__init__("no reply to two requests (timed out)", timed_out=True)
+
+
 def second_request_due(sent_at: float, quiet_since: float | None, timeout: float) -> float | None:
     """When a read sent at ``sent_at`` that has had no reply yet is asked once more, on a new connection.
 
@@ -305,8 +320,13 @@ class Scanner:
         self._active = 0
         self._started = 0
         self._total = len(addresses)
-        #: Addresses whose read timed out while the scan was busy: probed once more in the last pass (``None``: no more).
-        self._again: asyncio.Queue[str | None] | None = None
+        #: Addresses whose read timed out while the scan was busy: probed once more in the last pass.
+        self._again: list[str] = []
+        #: Addresses with a read that got no reply to two requests: probed once more in the last pass if the scan was congested.
+        self._no_reply: list[str] = []
+        #: Whether the scan saw congestion: a read timed out while the scan was busy, or a reply took more than
+        #: ``CONGESTED_REPLY`` of the timeout (the controller, the network or the miners were overloaded).
+        self.congested = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -482,6 +502,7 @@ class Scanner:
         sent_at = self.loop.time()
         first = self.loop.create_task(self._attempt(address, api, command, sock))
         second: asyncio.Task[dict[str, Any]] | None = None
+        second_at = sent_at
         try:
             while not first.done():
                 quiet_since = self.quiet_since
@@ -495,22 +516,32 @@ class Scanner:
             if first.done():
                 failure = first.exception()
                 if failure is None:
+                    self._note_reply(sent_at)
                     return first.result()
                 if not (isinstance(failure, _NoAnswer) and failure.timed_out):
                     raise failure
                 if self.quiet_since is None:
+                    self.congested = True
                     raise _AskAgainLater(str(failure))
+            second_at = self.loop.time()
             second = self.loop.create_task(self._attempt(address, api, command))
             try:
-                return await _first_reply(first, second)
+                answered, reply = await _first_reply(first, second)
             except _NoAnswer as exc:
                 if exc.timed_out:
-                    raise _NoAnswer("no reply to two requests (timed out)", timed_out=True) from None
+                    raise _NoReplyToTwoRequests() from None
                 raise
+            self._note_reply(sent_at if answered is first else second_at)
+            return reply
         finally:
             for task in (first, second):
                 if task is not None and not task.done():
                     task.cancel()
+
+    def _note_reply(self, sent_at: float) -> None:
+        """A reply came: one later than ``CONGESTED_REPLY`` of the timeout marks the scan congested."""
+        if self.loop.time() - sent_at > self.timeout * CONGESTED_REPLY:
+            self.congested = True
 
     async def _optional_api2(self, address: str, command: str, last_pass: bool) -> dict[str, Any] | None:
         """A read whose failure leaves a field unknown (``_AskAgainLater`` still sends the address to the last pass)."""
@@ -518,6 +549,9 @@ class Scanner:
             return await self._ask(address, 2, command, last_pass=last_pass)
         except _AskAgainLater:
             raise
+        except _NoReplyToTwoRequests:
+            self._no_reply.append(address)
+            return None
         except _NoAnswer:
             return None
 
@@ -560,9 +594,11 @@ class Scanner:
         elif version is not None:
             failures.append((self.port, version))
         if any(isinstance(exc, _AskAgainLater) for _port, exc in failures):
-            self._again.put_nowait(address)  # type: ignore[union-attr]  # a busy miner (or a silent address): once more when quiet
-        else:
-            self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
+            self._again.append(address)  # a busy miner (or a silent address) while the scan was busy: once more at the end
+            return
+        if any(isinstance(exc, _NoReplyToTwoRequests) for _port, exc in failures):
+            self._no_reply.append(address)
+        self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
 
     async def _identify_api2(self, address: str, version: dict[str, Any], last_pass: bool) -> None:
         """Stage 3: from the ``get_version`` reply on port 4028, the identity reads (or the model of another vendor's miner)."""
@@ -600,8 +636,21 @@ class Scanner:
         self._loop = asyncio.get_running_loop()
         self.started_at = self._loop.time()
         self._quiet = self._loop.create_future()
-        self._again = asyncio.Queue()
-        await asyncio.gather(self._main_pass(), self._last_pass())
+        await self._main_pass()
+        again = dict.fromkeys(self._again)
+        if self.congested:
+            # Replies were late or lost to the scan's own load: "no reply to two requests" may be that too.
+            again.update(dict.fromkeys(self._no_reply))
+            self._forget(again)
+        if again:
+            await self._last_pass(sorted(again, key=lambda address: int(ipaddress.IPv4Address(address))))
+
+    def _forget(self, addresses: dict[str, None]) -> None:
+        """Drop what the main pass noted about ``addresses`` (the last pass probes them anew)."""
+        self.found = [miner for miner in self.found if miner.address not in addresses]
+        self.others = [other for other in self.others if other.address not in addresses]
+        for address in addresses:
+            self.unidentified.pop(address, None)
 
     def _check_quiet(self) -> None:
         """Note the moment the scan turns quiet: every address started and at most ``quiet_threshold`` in flight."""
@@ -616,7 +665,7 @@ class Scanner:
             self.unidentified[address] = f"{type(exc).__name__}: {exc}"
 
     async def _main_pass(self) -> None:
-        """Every address, at most ``concurrency`` at a time; then the end of the last pass's queue."""
+        """Every address, at most ``concurrency`` at a time."""
         pending = iter(self.addresses)
 
         async def worker() -> None:
@@ -632,18 +681,16 @@ class Scanner:
             self._check_quiet()
 
         await asyncio.gather(*(worker() for _index in range(max(1, min(self._total, self.concurrency)))))
-        for _index in range(self.quiet_threshold):
-            self._again.put_nowait(None)  # type: ignore[union-attr]
 
-    async def _last_pass(self) -> None:
-        """Once the scan is quiet, the addresses whose read timed out while it was busy, once more, ``quiet_threshold`` at a time."""
-        await self._quiet  # type: ignore[misc]
+    async def _last_pass(self, addresses: list[str]) -> None:
+        """``addresses`` once more, one request per read, ``quiet_threshold`` at a time."""
+        pending = iter(addresses)
 
         async def worker() -> None:
-            while (address := await self._again.get()) is not None:  # type: ignore[union-attr]
+            for address in pending:
                 await self._probe_safely(address, last_pass=True)
 
-        await asyncio.gather(*(worker() for _index in range(self.quiet_threshold)))
+        await asyncio.gather(*(worker() for _index in range(min(len(addresses), self.quiet_threshold))))
 
     def scan(self) -> ScanResult:
         """Scan every address; return the miners found (one per miner) and what else answered."""
@@ -665,11 +712,12 @@ class Scanner:
             duplicates=duplicates, addresses=len(self.addresses), connections=self.connections,
             seconds=round(seconds, 3), concurrency=self.concurrency,
             last_miner_seconds=None if self.last_miner_at is None else round(self.last_miner_at - self.started_at, 3),
+            congested=self.congested,
         )
 
 
-async def _first_reply(*tasks: asyncio.Task[dict[str, Any]]) -> dict[str, Any]:
-    """The first successful reply of ``tasks``; when none succeeds, the last failure."""
+async def _first_reply(*tasks: asyncio.Task[dict[str, Any]]) -> tuple[asyncio.Task[dict[str, Any]], dict[str, Any]]:
+    """The first of ``tasks`` that succeeded, and its reply; when none succeeds, the last failure."""
     pending = set(tasks)
     failure: BaseException | None = None
     while pending:
@@ -677,7 +725,7 @@ async def _first_reply(*tasks: asyncio.Task[dict[str, Any]]) -> dict[str, Any]:
         for task in done:
             failure = task.exception()
             if failure is None:
-                return task.result()
+                return task, task.result()
     raise failure  # type: ignore[misc]
 
 
@@ -744,4 +792,4 @@ def describe(result: ScanResult) -> str:
     return json.dumps({"addresses": result.addresses, "miners": len(result.miners), "others": len(result.others),
                        "unidentified": len(result.unidentified), "duplicates": len(result.duplicates),
                        "connections": result.connections, "seconds": result.seconds, "last_miner_seconds": result.last_miner_seconds,
-                       "concurrency": result.concurrency})
+                       "congested": result.congested, "concurrency": result.concurrency})

@@ -159,7 +159,7 @@ def test_a_silent_address_costs_a_timeout_and_a_quarter() -> None:
     assert ended == pytest.approx(TIMEOUT * 1.25)
     assert request_times(silent, API3_PORT) == request_times(silent, API2_PORT) == [0.0, 0.5]
     assert result.unidentified == {"10.0.0.1": "port 4433: no reply to two requests (timed out); port 4028: no reply to two requests (timed out)"}
-    assert (result.miners, network.accepted["10.0.0.1"], network.open, result.last_miner_seconds) == ([], 4, 0, None)
+    assert (result.miners, network.accepted["10.0.0.1"], network.open, result.last_miner_seconds, result.congested) == ([], 4, 0, None, False)
 
 
 def test_a_miner_that_leaves_its_first_request_unanswered_is_found_by_the_second() -> None:
@@ -181,6 +181,22 @@ def test_a_reply_within_the_timeout_counts_even_after_the_second_request() -> No
     assert request_times(slow) == [0.0, 0.5]
     assert ended == pytest.approx(1.5)  # the first request's reply; the second request is given up
     assert network.open == 0
+    assert result.congested  # a reply later than half the timeout
+
+
+def test_a_congested_scan_probes_the_addresses_without_reply_once_more_at_the_end() -> None:
+    # A reply later than half the timeout (1.2 s of 2): replies are held up, so "no reply to two requests" may be the
+    # load too. The silent address gets its second requests at 0.5 s, then one more request per port when the other
+    # addresses are done (2.5 s), and the scan ends a timeout later.
+    network = Network()
+    silent = network.silent("10.0.0.1")
+    network.miner("10.0.0.2", always(1.2))
+    result, ended = run(FakeScanner(network, "10.0.0.1-2"))
+    assert [miner.address for miner in result.miners] == ["10.0.0.2"]
+    assert result.congested
+    assert request_times(silent, API3_PORT) == request_times(silent, API2_PORT) == [0.0, 0.5, 2.5]
+    assert result.unidentified == {"10.0.0.1": "port 4433: no reply (timed out); port 4028: no reply (timed out)"}
+    assert ended == pytest.approx(4.5)
 
 
 def test_a_quick_reply_sends_no_second_request() -> None:
@@ -193,16 +209,17 @@ def test_a_quick_reply_sends_no_second_request() -> None:
 def test_while_the_scan_is_busy_second_requests_wait_and_timed_out_addresses_go_to_the_last_pass_once_quiet() -> None:
     # 4 in flight, quiet at 1 in flight. .1 leaves its first request unanswered; the others answer in 1.5 s.
     # 0.0: .1-.4 start. 1.5: .2-.4 found, .5-.7 start. 2.0: .1 times out while .8 is still to start (no second
-    # request while busy): to the last pass; .8 starts. 3.0: .5-.7 found, 1 in flight: quiet; the last pass
-    # probes .1 at once (found at 3.01), and .8's request (sent at 2.0) gets its second request. 3.5: .8 found.
+    # request while busy): to the last pass; .8 starts. 3.0: .5-.7 found, 1 in flight: quiet; .8's request (sent
+    # at 2.0) gets its second request. 3.5: .8 found (its first reply); the last pass probes .1 (found at 3.51).
     network = Network()
     first = network.miner("10.0.0.1", first_never_then(0.01))
     others = [network.miner(f"10.0.0.{last}", always(1.5)) for last in range(2, 9)]
     result, ended = run(FakeScanner(network, "10.0.0.1-8", concurrency=4))
     assert [miner.address for miner in result.miners] == [f"10.0.0.{last}" for last in range(1, 9)]
-    assert request_times(first) == [0.0, 3.0]
+    assert request_times(first) == [0.0, 3.5]
     assert [request_times(device) for device in others] == [[0.0]] * 3 + [[1.5]] * 3 + [[2.0, 3.0]]
-    assert ended == result.last_miner_seconds == pytest.approx(3.5)
+    assert ended == result.last_miner_seconds == pytest.approx(3.51)
+    assert result.congested
     assert network.peak_open <= 4 * discovery.SOCKETS_PER_ADDRESS
 
 
@@ -212,9 +229,10 @@ def test_a_farm_of_silent_addresses_stays_within_the_file_handle_budget() -> Non
         network.silent(f"10.0.0.{last}")
     result, _ended = run(FakeScanner(network, "10.0.0.1-64", concurrency=16))
     assert sorted(result.unidentified, key=lambda address: int(address.rsplit(".", 1)[1])) == [f"10.0.0.{last}" for last in range(1, 65)]
-    # Every read timed out while addresses were still in flight beyond the quiet threshold (the last 16 all at
-    # 4.0 s, before any of them ended): each address got one request per port, then one more in the last pass.
+    # Every read timed out while the scan was busy (congested; the last 16 all at 4.0 s, before any of them ended):
+    # each address got one request per port, then one more in the last pass.
+    assert result.congested
     assert set(result.unidentified.values()) == {"port 4433: no reply (timed out); port 4028: no reply (timed out)"}
-    assert set(network.accepted.values()) == {4}
+    assert Counter(network.accepted.values()) == {4: 64}
     assert network.peak_open <= 16 * discovery.SOCKETS_PER_ADDRESS
     assert network.open == 0
