@@ -67,11 +67,13 @@ options:
       - A read whose reply has not come after a quarter of this timeout (a miner too busy to answer, or a lost
         reply) is asked for once more on a new connection, while the first request still waits; the first reply
         of the two counts, and each request waits this long at most. While the scan is busy (addresses still to
-        start, or more than a quarter of O(concurrency) in flight) the second request waits until it is quiet;
-        an address whose read timed out before then is probed once more as soon as the scan is quiet, a quarter
-        of O(concurrency) at a time.
+        start, or more than a quarter of O(concurrency) in flight) the second request waits until it is quiet.
       - An address that accepts and never replies so costs 1.25 times this timeout (more while the scan is busy),
         overlapping the other addresses.
+      - At the end of the scan, addresses whose read timed out while the scan was busy are probed once more, a
+        quarter of O(concurrency) at a time. When the scan was congested (such a timeout, or a reply later than
+        half this timeout: the controller, the network or the miners overloaded), so are the addresses that gave
+        no reply to two requests; the scan then takes up to one more timeout.
     type: float
     default: 2.0
   concurrency:
