@@ -60,7 +60,7 @@ wall, cpu = time.monotonic() - wall, time.process_time() - cpu
 print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "addresses": len(addresses), "whatsminers": [miner.address for miner in result.miners],
                   "others": [other.address for other in result.others], "connections": result.connections,
-                  "concurrency": result.concurrency, "last_miner_s": result.last_miner_seconds,
+                  "concurrency": result.concurrency, "last_miner_s": result.last_miner_seconds, "congested": result.congested,
                   "unidentified": result.unidentified}))
 """
 
@@ -162,7 +162,9 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"{name:10} {row['wall_s']:7.2f} {row['cpu_s']:6.2f} {row['peak_mib']:9.1f} {row['found']:6d} "
                      f"{len(row['false_positives']):8d} {row['process_wall_s']:15.2f}  "
                      + ", ".join(f"{profile} {count}" for profile, count in row["found_by_profile"].items()))
-    lines.append(f"hashfarm: last miner identified at {results['hashfarm']['last_miner_s']:.2f} s; not identified: "
+    lines.append(f"hashfarm: last miner identified at {results['hashfarm']['last_miner_s']:.2f} s; "
+                 f"{'congested (late replies: addresses without a reply probed once more)' if results['hashfarm']['congested'] else 'not congested'}; "
+                 "not identified: "
                  + "; ".join(f"{address} ({reason})" for address, reason in results["hashfarm"]["unidentified"].items()))
     for network, row in zip(EMPTY_NETWORKS, results["empty"]):
         lines.append(f"hashfarm, empty {network}: {row['addresses']} addresses in {row['wall_s']:.2f} s "

@@ -25,11 +25,12 @@ minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addr
    (addresses still to start, or more than a quarter of the concurrency in flight) the second request
    waits until it is quiet, so that it neither adds to the load nor queues behind it. An address that
    accepts and never replies thus costs 1.25 timeouts once the scan is quiet, overlapping the other
-   addresses, instead of two timeouts one after the other at the end.
+   addresses, instead of two timeouts one after the other at the end. Once the scan is congested (a
+   reply came later than half the timeout: the controller, the network or the miners overloaded), no
+   more second requests are sent: they would queue behind the late replies.
 5. the last pass, after all addresses, probes once more (one request per read, a quarter of the
-   concurrency at a time) the addresses whose read timed out while the scan was busy; and when the
-   scan was congested (such a timeout, or a reply later than half the timeout: the controller, the
-   network or the miners overloaded), also those that gave no reply to two requests.
+   concurrency at a time) the addresses whose read timed out without a second request (the scan busy
+   or congested); and when the scan was congested, also those that gave no reply to two requests.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -164,8 +165,8 @@ class ScanResult:
         concurrency: Addresses in flight at most.
         last_miner_seconds: When the last miner was identified, in seconds from the start of the scan
             (``None``: no miner); the rest of ``seconds`` went to addresses that did not reply.
-        congested: Whether replies were late or timed out while the scan was busy (the controller, the
-            network or the miners overloaded): then every address that gave no reply was probed once more.
+        congested: Whether a reply came later than half the timeout (the controller, the network or the
+            miners overloaded): then every address that gave no reply was probed once more at the end.
     """
 
     miners: list[Miner] = field(default_factory=list)
@@ -324,8 +325,8 @@ class Scanner:
         self._again: list[str] = []
         #: Addresses with a read that got no reply to two requests: probed once more in the last pass if the scan was congested.
         self._no_reply: list[str] = []
-        #: Whether the scan saw congestion: a read timed out while the scan was busy, or a reply took more than
-        #: ``CONGESTED_REPLY`` of the timeout (the controller, the network or the miners were overloaded).
+        #: Whether the scan saw congestion: a reply that took more than ``CONGESTED_REPLY`` of the timeout (the
+        #: controller, the network or the miners overloaded). Then no more second requests are sent.
         self.congested = False
 
     @property
@@ -495,7 +496,8 @@ class Scanner:
         A reply that has not come by ``second_request_due`` is asked for once more on a new connection
         while the first request still waits; the first reply of the two counts, and each request waits
         at most the timeout. A request that timed out while the scan was busy (before its second
-        request was due) raises ``_AskAgainLater``. In the last pass a read is one request.
+        request was due) or while the scan was congested (no second request then) raises ``_AskAgainLater``.
+        In the last pass a read is one request.
         """
         if last_pass:
             return await self._attempt(address, api, command, sock)
@@ -510,9 +512,12 @@ class Scanner:
                     await asyncio.wait((first, self._quiet), return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
                     continue
                 delay = second_request_due(sent_at, quiet_since, self.timeout) - self.loop.time()  # type: ignore[operator]
-                if delay <= 0:
+                if delay > 0:
+                    await asyncio.wait((first,), timeout=delay)
+                elif self.congested:
+                    await asyncio.wait((first,))  # a second request would queue behind the late replies: none
+                else:
                     break
-                await asyncio.wait((first,), timeout=delay)
             if first.done():
                 failure = first.exception()
                 if failure is None:
@@ -520,9 +525,7 @@ class Scanner:
                     return first.result()
                 if not (isinstance(failure, _NoAnswer) and failure.timed_out):
                     raise failure
-                if self.quiet_since is None:
-                    self.congested = True
-                    raise _AskAgainLater(str(failure))
+                raise _AskAgainLater(str(failure))
             second_at = self.loop.time()
             second = self.loop.create_task(self._attempt(address, api, command))
             try:

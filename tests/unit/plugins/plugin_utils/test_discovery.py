@@ -88,8 +88,9 @@ def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan:
     assert not found & {CGMINER, HTTP, SILENT, RESET, ALIAS}
     assert [(other.address, other.model, other.description) for other in result.others] == [(CGMINER, "Antminer S19", "cgminer 1.0.0")]
     assert result.unidentified[HTTP] == "port 4028: answers HTTP, not the miner API"
-    # The silent address: on both ports, twice (the second request of a read with no reply); and once more in the
-    # last pass when the scan was congested (a reply later than half the timeout: a loaded test machine).
+    # The silent address: on both ports, twice (the second request of a read with no reply). When the scan was
+    # congested (a reply later than half the timeout: a loaded test machine), once more in the last pass instead of
+    # the second request, or after it if the congestion came later.
     if result.congested:
         assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
     else:
@@ -97,7 +98,7 @@ def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan:
     # The HTTP device once (it closes 4433); the cgminer twice (get_version, then version for its model). A reply
     # slower than a quarter of the timeout adds a second request, at most one per read.
     accepted = first_scan.accepted
-    assert accepted[SILENT] == (6 if result.congested else 4)
+    assert accepted[SILENT] in ((4, 6) if result.congested else (4,))
     assert 1 <= accepted[HTTP] <= 2
     assert 2 <= accepted[CGMINER] <= 4
     assert accepted[RESET] >= 1

@@ -199,6 +199,20 @@ def test_a_congested_scan_probes_the_addresses_without_reply_once_more_at_the_en
     assert ended == pytest.approx(4.5)
 
 
+def test_once_the_scan_is_congested_no_second_request_is_sent() -> None:
+    # One address at a time: .1 answers in 1.1 s (more than half the timeout: congested); then the silent .2 gets no
+    # second request at 1.6 s, its first requests time out at 3.1 s, and the last pass asks once more.
+    network = Network()
+    network.miner("10.0.0.1", always(1.1))
+    silent = network.silent("10.0.0.2")
+    result, ended = run(FakeScanner(network, "10.0.0.1-2", concurrency=1))
+    assert [miner.address for miner in result.miners] == ["10.0.0.1"]
+    assert result.congested
+    assert request_times(silent, API3_PORT) == request_times(silent, API2_PORT) == [1.1, 3.1]
+    assert result.unidentified == {"10.0.0.2": "port 4433: no reply (timed out); port 4028: no reply (timed out)"}
+    assert ended == pytest.approx(5.1)
+
+
 def test_a_quick_reply_sends_no_second_request() -> None:
     network = Network()
     quick = network.miner("10.0.0.1", always(0.4))
@@ -206,20 +220,20 @@ def test_a_quick_reply_sends_no_second_request() -> None:
     assert ([miner.address for miner in result.miners], request_times(quick), ended) == (["10.0.0.1"], [0.0], pytest.approx(0.4))
 
 
-def test_while_the_scan_is_busy_second_requests_wait_and_timed_out_addresses_go_to_the_last_pass_once_quiet() -> None:
-    # 4 in flight, quiet at 1 in flight. .1 leaves its first request unanswered; the others answer in 1.5 s.
-    # 0.0: .1-.4 start. 1.5: .2-.4 found, .5-.7 start. 2.0: .1 times out while .8 is still to start (no second
-    # request while busy): to the last pass; .8 starts. 3.0: .5-.7 found, 1 in flight: quiet; .8's request (sent
-    # at 2.0) gets its second request. 3.5: .8 found (its first reply); the last pass probes .1 (found at 3.51).
+def test_while_the_scan_is_busy_no_second_request_is_sent_and_a_timed_out_address_goes_to_the_last_pass() -> None:
+    # 4 in flight, quiet at 1 in flight. .1 leaves its first request unanswered; the others answer in 0.9 s.
+    # 0.0: .1-.4 start. 0.9: .2-.4 found, .5-.7 start. 1.8: .5-.7 found, .8 starts. 2.0: .1 times out, never
+    # asked twice while the scan was busy: to the last pass; 1 in flight: quiet. 2.3: .8's second request (a
+    # quarter of the timeout after its first). 2.7: .8 found (its first reply); the last pass finds .1 at 2.71.
     network = Network()
     first = network.miner("10.0.0.1", first_never_then(0.01))
-    others = [network.miner(f"10.0.0.{last}", always(1.5)) for last in range(2, 9)]
+    others = [network.miner(f"10.0.0.{last}", always(0.9)) for last in range(2, 9)]
     result, ended = run(FakeScanner(network, "10.0.0.1-8", concurrency=4))
     assert [miner.address for miner in result.miners] == [f"10.0.0.{last}" for last in range(1, 9)]
-    assert request_times(first) == [0.0, 3.5]
-    assert [request_times(device) for device in others] == [[0.0]] * 3 + [[1.5]] * 3 + [[2.0, 3.0]]
-    assert ended == result.last_miner_seconds == pytest.approx(3.51)
-    assert result.congested
+    assert request_times(first) == [0.0, 2.7]
+    assert [request_times(device) for device in others] == [[0.0]] * 3 + [[0.9]] * 3 + [[1.8, 2.3]]
+    assert ended == result.last_miner_seconds == pytest.approx(2.71)
+    assert not result.congested
     assert network.peak_open <= 4 * discovery.SOCKETS_PER_ADDRESS
 
 
@@ -229,9 +243,9 @@ def test_a_farm_of_silent_addresses_stays_within_the_file_handle_budget() -> Non
         network.silent(f"10.0.0.{last}")
     result, _ended = run(FakeScanner(network, "10.0.0.1-64", concurrency=16))
     assert sorted(result.unidentified, key=lambda address: int(address.rsplit(".", 1)[1])) == [f"10.0.0.{last}" for last in range(1, 65)]
-    # Every read timed out while the scan was busy (congested; the last 16 all at 4.0 s, before any of them ended):
-    # each address got one request per port, then one more in the last pass.
-    assert result.congested
+    # Every read timed out while the scan was busy (the last 16 all at 4.0 s, before any of them ended): each
+    # address got one request per port, then one more in the last pass. No reply was late: not congested.
+    assert not result.congested
     assert set(result.unidentified.values()) == {"port 4433: no reply (timed out); port 4028: no reply (timed out)"}
     assert Counter(network.accepted.values()) == {4: 64}
     assert network.peak_open <= 16 * discovery.SOCKETS_PER_ADDRESS
