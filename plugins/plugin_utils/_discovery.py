@@ -657,7 +657,7 @@ class Scanner:
 
     def _check_quiet(self) -> None:
         """Note the moment the scan turns quiet: every address started and at most ``quiet_threshold`` in flight."""
-        if self._started == self._total and self._active <= self.quiet_threshold and not self._quiet.done():  # type: ignore[union-attr]
+        if self._active <= self.quiet_threshold and not self._quiet.done():  # type: ignore[union-attr]
             self._quiet.set_result(self.loop.time())  # type: ignore[union-attr]
 
     async def _probe_safely(self, address: str, last_pass: bool) -> None:
@@ -670,20 +670,21 @@ class Scanner:
     async def _main_pass(self) -> None:
         """Every address, at most ``concurrency`` at a time."""
         pending = iter(self.addresses)
+        total = self._total
 
         async def worker() -> None:
             for address in pending:
                 self._started += 1
                 self._active += 1
-                self._check_quiet()
-                try:
-                    await self._probe_safely(address, last_pass=False)
-                finally:
-                    self._active -= 1
+                if self._started == total:
                     self._check_quiet()
-            self._check_quiet()
+                await self._probe_safely(address, last_pass=False)
+                self._active -= 1
+                if self._started == total:
+                    self._check_quiet()
+            self._check_quiet()  # the iterator is exhausted: every address started
 
-        await asyncio.gather(*(worker() for _index in range(max(1, min(self._total, self.concurrency)))))
+        await asyncio.gather(*(worker() for _index in range(max(1, min(total, self.concurrency)))))
 
     async def _last_pass(self, addresses: list[str]) -> None:
         """``addresses`` once more, one request per read, ``quiet_threshold`` at a time."""
