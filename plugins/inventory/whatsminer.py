@@ -70,10 +70,12 @@ options:
         start, or more than a quarter of O(concurrency) in flight) the second request waits until it is quiet.
       - An address that accepts and never replies so costs 1.25 times this timeout (more while the scan is busy),
         overlapping the other addresses.
-      - At the end of the scan, addresses whose read timed out while the scan was busy are probed once more, a
-        quarter of O(concurrency) at a time. When the scan was congested (such a timeout, or a reply later than
-        half this timeout: the controller, the network or the miners overloaded), so are the addresses that gave
-        no reply to two requests; the scan then takes up to one more timeout.
+      - Once a reply has come later than half this timeout, the scan counts as congested (the controller, the
+        network or the miners overloaded) and sends no more second requests: they would queue behind the late
+        replies.
+      - At the end of the scan, addresses whose read timed out without a second request (the scan busy or
+        congested) are probed once more, a quarter of O(concurrency) at a time; after a congested scan, so are the
+        addresses that gave no reply to two requests. This adds up to one more timeout.
     type: float
     default: 2.0
   concurrency:
