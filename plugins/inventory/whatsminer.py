@@ -71,7 +71,7 @@ options:
       - An address that accepts and never replies so costs 1.25 times this timeout (more while the scan is busy),
         overlapping the other addresses.
       - Once a reply has come later than half this timeout, the scan counts as congested (the controller, the
-        network or the miners overloaded) and sends no more second requests: they would queue behind the late
+        network or the miners overloaded) and sends no more second requests, which would queue behind the late
         replies.
       - At the end of the scan, addresses whose read timed out without a second request (the scan busy or
         congested) are probed once more, a quarter of O(concurrency) at a time; after a congested scan, so are the
