@@ -64,8 +64,18 @@ options:
     description:
       - Seconds to wait for a connection, and then for each reply. Addresses where nothing listens on the
         farm's network cost this long (on the same network they are refused at once).
-      - Addresses that accepted but did not reply in time (a busy miner) are probed once more at the end of the
-        scan, with a quarter of O(concurrency); an address that accepts and never replies costs twice this timeout.
+      - A read whose reply has not come after a quarter of this timeout (a miner too busy to answer, or a lost
+        reply) is asked for once more on a new connection, while the first request still waits; the first reply
+        of the two counts, and each request waits this long at most. While the scan is busy (addresses still to
+        start, or more than a quarter of O(concurrency) in flight) the second request waits until it is quiet.
+      - An address that accepts and never replies so costs 1.25 times this timeout (more while the scan is busy),
+        overlapping the other addresses.
+      - Once a reply has come later than half this timeout, the scan counts as congested (the controller, the
+        network or the miners overloaded) and sends no more second requests, which would queue behind the late
+        replies.
+      - At the end of the scan, addresses whose read timed out without a second request (the scan busy or
+        congested) are probed once more, a quarter of O(concurrency) at a time; after a congested scan, so are the
+        addresses that gave no reply to two requests. This adds up to one more timeout.
     type: float
     default: 2.0
   concurrency:

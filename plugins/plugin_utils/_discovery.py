@@ -19,8 +19,18 @@ minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addr
    A cgminer-based miner of another vendor on 4028 answers ``get_version`` with cgminer's
    "Invalid command"; its ``version`` reply names its type. HTTP devices, silent, resetting and
    garbage-sending addresses are noted as not identified and the scan goes on.
-4. addresses where a reply did not come in time (a busy miner, or a silent address) are probed once
-   more at the end, with a quarter of the concurrency.
+4. a read whose reply has not come after a quarter of the timeout is asked for once more, on a new
+   connection, while the first request still waits (a reply lost, or held up by a busy miner); the
+   first reply of the two counts and each request waits at most the timeout. While the scan is busy
+   (addresses still to start, or more than a quarter of the concurrency in flight) the second request
+   waits until it is quiet, so that it neither adds to the load nor queues behind it. An address that
+   accepts and never replies thus costs 1.25 timeouts once the scan is quiet, overlapping the other
+   addresses, instead of two timeouts one after the other at the end. Once the scan is congested (a
+   reply came later than half the timeout: the controller, the network or the miners overloaded), no
+   more second requests are sent: they would queue behind the late replies.
+5. the last pass, after all addresses, probes once more (one request per read, a quarter of the
+   concurrency at a time) the addresses whose read timed out without a second request (the scan busy
+   or congested); and when the scan was congested, also those that gave no reply to two requests.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
 parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
@@ -62,11 +72,19 @@ DEFAULT_TIMEOUT = 2.0
 DEFAULT_CONCURRENCY = 512
 #: File handles kept free for everything else in the process (ansible's own files, the cache).
 RESERVED_FILE_HANDLES = 64
-#: Sockets one address may hold at once (the two connects of stage 1, the two reads of stage 3).
+#: Sockets one address may hold at once while the scan is busy (the two connects of stage 1, the two reads of
+#: stage 3). Second requests (two more sockets) are only sent once the scan is quiet, with at most
+#: ``concurrency / QUIET_DIVISOR`` addresses in flight: within the same budget.
 SOCKETS_PER_ADDRESS = 2
-#: The last pass (addresses whose reply did not come in time) has fewer addresses in flight, so that busy
-#: miners answer in time; a silent address costs two timeouts in all.
-LAST_PASS_CONCURRENCY_DIVISOR = 4
+#: The scan is quiet once every address has started and at most ``concurrency / QUIET_DIVISOR`` are in flight;
+#: the last pass (addresses whose read timed out while the scan was busy) has as many in flight.
+QUIET_DIVISOR = 4
+#: A reply later than this fraction of the timeout means the scan is congested (see ``Scanner.congested``).
+CONGESTED_REPLY = 0.5
+#: A read with no reply after this fraction of the timeout is asked once more on a new connection (once the scan
+#: is quiet); so an address that accepts and never replies costs 1.25 timeouts, a reply lost or held up by a busy
+#: miner costs a quarter of one.
+SECOND_REQUEST_AFTER = 0.25
 
 IDENTITY_FIELDS = ("model", "firmware_version", "api_version", "platform", "mac", "ip", "hostname", "serial")
 WHATSMINER_WORDS = ("whatsminer", "btminer", "bitmicro")
@@ -145,6 +163,10 @@ class ScanResult:
         connections: TCP connections opened.
         seconds: Wall time of the scan.
         concurrency: Addresses in flight at most.
+        last_miner_seconds: When the last miner was identified, in seconds from the start of the scan
+            (``None``: no miner); the rest of ``seconds`` went to addresses that did not reply.
+        congested: Whether a reply came later than half the timeout (the controller, the network or the
+            miners overloaded): then every address that gave no reply was probed once more at the end.
     """
 
     miners: list[Miner] = field(default_factory=list)
@@ -155,6 +177,8 @@ class ScanResult:
     connections: int = 0
     seconds: float = 0.0
     concurrency: int = 0
+    last_miner_seconds: float | None = None
+    congested: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (the inventory cache)."""
@@ -162,6 +186,7 @@ class ScanResult:
             "miners": [miner.as_dict() for miner in self.miners], "others": [other.as_dict() for other in self.others],
             "unidentified": dict(self.unidentified), "duplicates": {key: list(value) for key, value in self.duplicates.items()},
             "addresses": self.addresses, "connections": self.connections, "seconds": self.seconds, "concurrency": self.concurrency,
+            "last_miner_seconds": self.last_miner_seconds, "congested": self.congested,
         }
 
     @classmethod
@@ -173,6 +198,8 @@ class ScanResult:
             unidentified=dict(data.get("unidentified") or {}), duplicates={key: list(value) for key, value in (data.get("duplicates") or {}).items()},
             addresses=int(data.get("addresses") or 0), connections=int(data.get("connections") or 0),
             seconds=float(data.get("seconds") or 0.0), concurrency=int(data.get("concurrency") or 0),
+            last_miner_seconds=None if data.get("last_miner_seconds") is None else float(data["last_miner_seconds"]),
+            congested=bool(data.get("congested")),
         )
 
 
@@ -233,15 +260,46 @@ def identity_of(api_version: int, replies: dict[str, dict[str, Any] | None], add
 
 
 class _NoAnswer(Exception):
-    """An exchange that gave no parsable reply (closed, reset, silent, not JSON); ``timed_out``: it may come with more time."""
+    """An exchange that gave no parsable reply (closed, reset, silent, not JSON); ``timed_out``: the reply did not come in time."""
 
     def __init__(self, reason: str, timed_out: bool = False) -> None:
         super().__init__(reason)
         self.timed_out = timed_out
 
 
+class _AskAgainLater(_NoAnswer):
+    """A read that timed out while the scan was busy, before its second request: the address is probed again in the last pass."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, timed_out=True)
+
+
+class _NoReplyToTwoRequests(_NoAnswer):
+    """A read whose two requests both timed out: final, unless the scan was congested (then the last pass probes the address again)."""
+
+    def __init__(self) -> None:
+        super().__init__("no reply to two requests (timed out)", timed_out=True)
+
+
+def second_request_due(sent_at: float, quiet_since: float | None, timeout: float) -> float | None:
+    """When a read sent at ``sent_at`` that has had no reply yet is asked once more, on a new connection.
+
+    A quarter of the timeout after it was sent (``SECOND_REQUEST_AFTER``), but not before the scan is
+    quiet (``quiet_since``: every address started and at most a quarter of ``concurrency`` in flight),
+    so that the second request neither adds to the scan's load nor waits behind it. ``None`` while the
+    scan is busy (not known yet).
+    """
+    if quiet_since is None:
+        return None
+    return max(sent_at + timeout * SECOND_REQUEST_AFTER, quiet_since)
+
+
 class Scanner:
-    """One scan of an ``AddressSet``. Use ``scan()``."""
+    """One scan of an ``AddressSet``. Use ``scan()``.
+
+    The I/O is in ``_connect_both``, ``_connect`` and ``_exchange`` (sockets); the rest only schedules
+    (the unit tests replace the three with fakes and run the scan on a virtual clock).
+    """
 
     def __init__(self, addresses: AddressSet, *, port: int = DEFAULT_PORT, api3_port: int | None = DEFAULT_V3_PORT,
                  timeout: float = DEFAULT_TIMEOUT, concurrency: int = DEFAULT_CONCURRENCY) -> None:
@@ -254,10 +312,22 @@ class Scanner:
         self.found: list[Miner] = []
         self.others: list[OtherMiner] = []
         self.unidentified: dict[str, str] = {}
+        #: Loop time when the scan started, and when its last miner was identified.
+        self.started_at = 0.0
+        self.last_miner_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: Addresses whose reply did not come in time in the first pass: probed once more at the end.
+        #: Resolved (with its loop time) once the scan is quiet: every address started, few in flight.
+        self._quiet: asyncio.Future[float] | None = None
+        self._active = 0
+        self._started = 0
+        self._total = len(addresses)
+        #: Addresses whose read timed out while the scan was busy: probed once more in the last pass.
         self._again: list[str] = []
-        self._last_pass = False
+        #: Addresses with a read that got no reply to two requests: probed once more in the last pass if the scan was congested.
+        self._no_reply: list[str] = []
+        #: Whether the scan saw congestion: a reply that took more than ``CONGESTED_REPLY`` of the timeout (the
+        #: controller, the network or the miners overloaded). Then no more second requests are sent.
+        self.congested = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -265,6 +335,16 @@ class Scanner:
         if self._loop is None:
             raise RuntimeError("the scan is not running")
         return self._loop
+
+    @property
+    def quiet_threshold(self) -> int:
+        """Addresses in flight at most (with every address started) for the scan to be quiet."""
+        return max(1, self.concurrency // QUIET_DIVISOR)
+
+    @property
+    def quiet_since(self) -> float | None:
+        """Loop time since when the scan is quiet; ``None`` while it is busy."""
+        return self._quiet.result() if self._quiet is not None and self._quiet.done() else None
 
     # --- sockets ------------------------------------------------------------------------
 
@@ -300,6 +380,9 @@ class Scanner:
         except TimeoutError:
             sock.close()
             return None
+        except BaseException:
+            sock.close()
+            raise
         finally:
             self.loop.remove_writer(descriptor)
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
@@ -308,12 +391,12 @@ class Scanner:
         self.connections += 1
         return sock
 
-    async def _connect(self, address: str, port: int) -> socket.socket | None:
+    async def _connect(self, address: str, port: int) -> Any:
         """A connected non-blocking socket, or ``None`` (refused, unreachable, timed out)."""
         sock, pending = self._start_connect(address, port)
         return await self._finish_connect(sock) if pending and sock is not None else sock
 
-    async def _connect_both(self, address: str) -> tuple[socket.socket | None, socket.socket | None]:
+    async def _connect_both(self, address: str) -> tuple[Any, Any]:
         """Connect to the API 2 and the API 3 port at the same time (stage 1)."""
         api2, api2_pending = self._start_connect(address, self.port)
         if self.api3_port is None:
@@ -387,85 +470,140 @@ class Scanner:
             raise _NoAnswer("answers HTTP, not the miner API" if head.startswith("HTTP/") else "the reply is not JSON") from None
         return reply
 
-    async def _api2(self, address: str, command: str, sock: socket.socket | None = None) -> dict[str, Any]:
-        """One API 2 read (on ``sock`` when given, else on a new connection); the parsed reply."""
+    async def _exchange(self, sock: Any, api: int, command: str) -> dict[str, Any]:
+        """One read on the connected ``sock`` (API 2 or API 3 framing), waiting at most the timeout; the parsed reply. Closes ``sock``."""
+        with sock:
+            try:
+                await self.loop.sock_sendall(sock, _frame({"cmd": command}) if api == 3 else _encode({"cmd": command}))
+            except OSError as exc:
+                raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
+            return self._parse(await (self._receive_frame(sock) if api == 3 else self._receive_until_close(sock)))
+
+    # --- one read, with its second request -------------------------------------------------
+
+    async def _attempt(self, address: str, api: int, command: str, sock: Any = None) -> dict[str, Any]:
+        """One request: on ``sock`` when given, else on a new connection."""
         if sock is None:
-            sock = await self._connect(address, self.port)
+            port = self.api3_port if api == 3 else self.port
+            sock = await self._connect(address, port)  # type: ignore[arg-type]
             if sock is None:
-                raise _NoAnswer(f"port {self.port} stopped accepting")
-        with sock:
-            try:
-                await self.loop.sock_sendall(sock, _encode({"cmd": command}))
-            except OSError as exc:
-                raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
-            return self._parse(await self._receive_until_close(sock))
+                raise _NoAnswer(f"port {port} stopped accepting")
+        return await self._exchange(sock, api, command)
 
-    async def _api3(self, sock: socket.socket, command: str) -> dict[str, Any]:
-        """One API 3 read on ``sock``; the parsed reply."""
-        with sock:
-            try:
-                await self.loop.sock_sendall(sock, _frame({"cmd": command}))
-            except OSError as exc:
-                raise _NoAnswer(f"the connection broke ({exc.strerror or exc})") from None
-            return self._parse(await self._receive_frame(sock))
+    async def _ask(self, address: str, api: int, command: str, sock: Any = None, last_pass: bool = False) -> dict[str, Any]:
+        """One read at ``address``; the parsed reply.
 
-    async def _optional_api2(self, address: str, command: str) -> dict[str, Any] | None:
-        """A read whose failure leaves a field unknown; a timeout outside the last pass probes the address again."""
+        A reply that has not come by ``second_request_due`` is asked for once more on a new connection
+        while the first request still waits; the first reply of the two counts, and each request waits
+        at most the timeout. A request that timed out while the scan was busy (before its second
+        request was due) or while the scan was congested (no second request then) raises ``_AskAgainLater``.
+        In the last pass a read is one request.
+        """
+        if last_pass:
+            return await self._attempt(address, api, command, sock)
+        sent_at = self.loop.time()
+        first = self.loop.create_task(self._attempt(address, api, command, sock))
+        second: asyncio.Task[dict[str, Any]] | None = None
+        second_at = sent_at
         try:
-            return await self._api2(address, command)
-        except _NoAnswer as exc:
-            if exc.timed_out and not self._last_pass:
+            while not first.done():
+                quiet_since = self.quiet_since
+                if quiet_since is None:
+                    await asyncio.wait((first, self._quiet), return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+                    continue
+                delay = second_request_due(sent_at, quiet_since, self.timeout) - self.loop.time()  # type: ignore[operator]
+                if delay > 0:
+                    await asyncio.wait((first,), timeout=delay)
+                elif self.congested:
+                    await asyncio.wait((first,))  # a second request would queue behind the late replies: none
+                else:
+                    break
+            if first.done():
+                failure = first.exception()
+                if failure is None:
+                    self._note_reply(sent_at)
+                    return first.result()
+                if not (isinstance(failure, _NoAnswer) and failure.timed_out):
+                    raise failure
+                raise _AskAgainLater(str(failure))
+            second_at = self.loop.time()
+            second = self.loop.create_task(self._attempt(address, api, command))
+            try:
+                answered, reply = await _first_reply(first, second)
+            except _NoAnswer as exc:
+                if exc.timed_out:
+                    raise _NoReplyToTwoRequests() from None
                 raise
+            self._note_reply(sent_at if answered is first else second_at)
+            return reply
+        finally:
+            for task in (first, second):
+                if task is not None and not task.done():
+                    task.cancel()
+
+    def _note_reply(self, sent_at: float) -> None:
+        """A reply came: one later than ``CONGESTED_REPLY`` of the timeout marks the scan congested."""
+        if self.loop.time() - sent_at > self.timeout * CONGESTED_REPLY:
+            self.congested = True
+
+    async def _optional_api2(self, address: str, command: str, last_pass: bool) -> dict[str, Any] | None:
+        """A read whose failure leaves a field unknown (``_AskAgainLater`` still sends the address to the last pass)."""
+        try:
+            return await self._ask(address, 2, command, last_pass=last_pass)
+        except _AskAgainLater:
+            raise
+        except _NoReplyToTwoRequests:
+            self._no_reply.append(address)
+            return None
+        except _NoAnswer:
             return None
 
     # --- one address ----------------------------------------------------------------------
 
-    async def _first_read(self, address: str, api2_sock: socket.socket | None, api3_sock: socket.socket | None) -> tuple[Any, Any]:
+    async def _first_read(self, address: str, api2_sock: Any, api3_sock: Any, last_pass: bool) -> tuple[Any, Any]:
         """Stage 2: ``get.device.info`` on the API 3 connection and ``get_version`` on the API 2 one, at the same time
-        (a silent address costs one timeout, not two); each result is its reply or the ``_NoAnswer`` it ended with."""
+        (a silent address costs one wait, not two); each result is its reply or the ``_NoAnswer`` it ended with."""
 
-        async def attempt(read: Any) -> Any:
+        async def attempt(api: int, command: str, sock: Any) -> Any:
             try:
-                return await read
+                return await self._ask(address, api, command, sock, last_pass)
             except _NoAnswer as exc:
                 return exc
 
-        reads = []
+        if api2_sock is not None and api3_sock is not None:
+            return tuple(await asyncio.gather(attempt(3, SALT_COMMAND, api3_sock), attempt(2, "get_version", api2_sock)))
         if api3_sock is not None:
-            reads.append(attempt(self._api3(api3_sock, SALT_COMMAND)))
-        if api2_sock is not None:
-            reads.append(attempt(self._api2(address, "get_version", api2_sock)))
-        results = list(await asyncio.gather(*reads)) if len(reads) > 1 else [await reads[0]] if reads else []
-        info = results.pop(0) if api3_sock is not None else None
-        version = results.pop(0) if api2_sock is not None else None
-        return info, version
+            return await attempt(3, SALT_COMMAND, api3_sock), None
+        return None, await attempt(2, "get_version", api2_sock)
 
-    async def _probe(self, address: str) -> None:
+    async def _probe(self, address: str, last_pass: bool = False) -> None:
         """Identify what answers at ``address`` (the stages of the module docstring)."""
         api2_sock, api3_sock = await self._connect_both(address)
         if api2_sock is None and api3_sock is None:
             return
-        info, version = await self._first_read(address, api2_sock, api3_sock)
+        info, version = await self._first_read(address, api2_sock, api3_sock, last_pass)
         if isinstance(info, dict) and is_device_info(info):
-            self.found.append(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
+            self._add_miner(Miner(address, 3, identity_of(3, {"get.device.info": info}, address), self.port, self.api3_port))
             return
         failures = []
         if api3_sock is not None:
             failures.append((self.api3_port, info if isinstance(info, _NoAnswer) else _NoAnswer("not an API 3 get.device.info reply")))
         if isinstance(version, dict):
             try:
-                await self._identify_api2(address, version)
+                await self._identify_api2(address, version, last_pass)
                 return
             except _NoAnswer as exc:
                 failures.append((self.port, exc))
         elif version is not None:
             failures.append((self.port, version))
-        if any(exc.timed_out for _port, exc in failures) and not self._last_pass:
-            self._again.append(address)  # a busy miner (or a silent address): once more at the end
-        else:
-            self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
+        if any(isinstance(exc, _AskAgainLater) for _port, exc in failures):
+            self._again.append(address)  # a busy miner (or a silent address) while the scan was busy: once more at the end
+            return
+        if any(isinstance(exc, _NoReplyToTwoRequests) for _port, exc in failures):
+            self._no_reply.append(address)
+        self.unidentified[address] = "; ".join(f"port {port}: {exc}" for port, exc in failures)
 
-    async def _identify_api2(self, address: str, version: dict[str, Any]) -> None:
+    async def _identify_api2(self, address: str, version: dict[str, Any], last_pass: bool) -> None:
         """Stage 3: from the ``get_version`` reply on port 4028, the identity reads (or the model of another vendor's miner)."""
         if is_whatsminer_version(version):
             api_version = api_version_from_version_reply(version)
@@ -479,7 +617,7 @@ class Scanner:
         elif is_whatsminer_error(version):
             api_version, reads = 2, ("summary", "devdetails")
         else:
-            other = await self._optional_api2(address, "version")
+            other = await self._optional_api2(address, "version", last_pass)
             if other is not None and is_whatsminer_error(other):
                 api_version, reads = 2, ("summary", "devdetails")
             else:
@@ -487,40 +625,85 @@ class Scanner:
                 self.others.append(OtherMiner(address, self.port, model, description))
                 return
         replies: dict[str, dict[str, Any] | None] = {"get_version": version}
-        results = await asyncio.gather(*(self._optional_api2(address, command) for command in reads))
+        results = await asyncio.gather(*(self._optional_api2(address, command, last_pass) for command in reads))
         replies.update(zip(reads, results))
-        self.found.append(Miner(address, api_version, identity_of(api_version, replies, address), self.port, None))
+        self._add_miner(Miner(address, api_version, identity_of(api_version, replies, address), self.port, None))
+
+    def _add_miner(self, miner: Miner) -> None:
+        self.found.append(miner)
+        self.last_miner_at = self.loop.time()
 
     # --- all addresses --------------------------------------------------------------------
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await self._pass(self.addresses)
-        if self._again:
-            # Busy miners get a second chance, with a quarter of the addresses in flight.
-            self._last_pass = True
-            await self._pass(sorted(self._again, key=lambda address: int(ipaddress.IPv4Address(address))),
-                             max(1, self.concurrency // LAST_PASS_CONCURRENCY_DIVISOR))
+        self.started_at = self._loop.time()
+        self._quiet = self._loop.create_future()
+        await self._main_pass()
+        again = dict.fromkeys(self._again)
+        if self.congested:
+            # Replies were late or lost to the scan's own load: "no reply to two requests" may be that too.
+            again.update(dict.fromkeys(self._no_reply))
+            self._forget(again)
+        if again:
+            await self._last_pass(sorted(again, key=lambda address: int(ipaddress.IPv4Address(address))))
 
-    async def _pass(self, addresses: list[str] | AddressSet, concurrency: int | None = None) -> None:
-        """Probe ``addresses``, at most ``concurrency`` (default: the scan's) at a time."""
-        pending = iter(addresses)
-        count = min(len(addresses), concurrency or self.concurrency)
+    def _forget(self, addresses: dict[str, None]) -> None:
+        """Drop what the main pass noted about ``addresses`` (the last pass probes them anew)."""
+        self.found = [miner for miner in self.found if miner.address not in addresses]
+        self.others = [other for other in self.others if other.address not in addresses]
+        for address in addresses:
+            self.unidentified.pop(address, None)
+
+    def _check_quiet(self) -> None:
+        """Note the moment the scan turns quiet: every address started and at most ``quiet_threshold`` in flight."""
+        if self._active <= self.quiet_threshold and not self._quiet.done():  # type: ignore[union-attr]
+            self._quiet.set_result(self.loop.time())  # type: ignore[union-attr]
+
+    async def _probe_safely(self, address: str, last_pass: bool) -> None:
+        try:
+            await self._probe(address, last_pass)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # One address never breaks the scan (e.g. a socket error the stages do not expect).
+            self.unidentified[address] = f"{type(exc).__name__}: {exc}"
+
+    async def _main_pass(self) -> None:
+        """Every address, at most ``concurrency`` at a time."""
+        pending = iter(self.addresses)
+        total = self._total
 
         async def worker() -> None:
             for address in pending:
-                try:
-                    await self._probe(address)
-                except Exception as exc:  # pylint: disable=broad-exception-caught
-                    # One address never breaks the scan (e.g. a socket error the stages do not expect).
-                    self.unidentified[address] = f"{type(exc).__name__}: {exc}"
+                self._started += 1
+                self._active += 1
+                if self._started == total:
+                    self._check_quiet()
+                await self._probe_safely(address, last_pass=False)
+                self._active -= 1
+                if self._started == total:
+                    self._check_quiet()
+            self._check_quiet()  # the iterator is exhausted: every address started
 
-        await asyncio.gather(*(worker() for _index in range(max(1, count))))
+        await asyncio.gather(*(worker() for _index in range(max(1, min(total, self.concurrency)))))
+
+    async def _last_pass(self, addresses: list[str]) -> None:
+        """``addresses`` once more, one request per read, ``quiet_threshold`` at a time."""
+        pending = iter(addresses)
+
+        async def worker() -> None:
+            for address in pending:
+                await self._probe_safely(address, last_pass=True)
+
+        await asyncio.gather(*(worker() for _index in range(min(len(addresses), self.quiet_threshold))))
 
     def scan(self) -> ScanResult:
         """Scan every address; return the miners found (one per miner) and what else answered."""
         started = time.monotonic()
         _run_coroutine(self._run())
+        return self.result(time.monotonic() - started)
+
+    def result(self, seconds: float) -> ScanResult:
+        """The ``ScanResult`` of the finished scan (``seconds``: its wall time)."""
         order = {address: index for index, address in enumerate(self.addresses)} if len(self.addresses) <= 1 << 20 else {}
 
         def position(item: Any) -> int:
@@ -531,8 +714,23 @@ class Scanner:
             miners=miners, others=sorted(self.others, key=position),
             unidentified=dict(sorted(self.unidentified.items(), key=lambda item: int(ipaddress.IPv4Address(item[0])))),
             duplicates=duplicates, addresses=len(self.addresses), connections=self.connections,
-            seconds=round(time.monotonic() - started, 3), concurrency=self.concurrency,
+            seconds=round(seconds, 3), concurrency=self.concurrency,
+            last_miner_seconds=None if self.last_miner_at is None else round(self.last_miner_at - self.started_at, 3),
+            congested=self.congested,
         )
+
+
+async def _first_reply(*tasks: asyncio.Task[dict[str, Any]]) -> tuple[asyncio.Task[dict[str, Any]], dict[str, Any]]:
+    """The first of ``tasks`` that succeeded, and its reply; when none succeeds, the last failure."""
+    pending = set(tasks)
+    failure: BaseException | None = None
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            failure = task.exception()
+            if failure is None:
+                return task, task.result()
+    raise failure  # type: ignore[misc]
 
 
 def deduplicate(miners: list[Miner]) -> tuple[list[Miner], dict[str, list[str]]]:
@@ -597,4 +795,5 @@ def describe(result: ScanResult) -> str:
     """One line about a scan, for -vvv output and the benchmark."""
     return json.dumps({"addresses": result.addresses, "miners": len(result.miners), "others": len(result.others),
                        "unidentified": len(result.unidentified), "duplicates": len(result.duplicates),
-                       "connections": result.connections, "seconds": result.seconds, "concurrency": result.concurrency})
+                       "connections": result.connections, "seconds": result.seconds, "last_miner_seconds": result.last_miner_seconds,
+                       "congested": result.congested, "concurrency": result.concurrency})

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Iterator
 
 import pytest
@@ -23,8 +24,9 @@ EMPTY_NETWORK = f"127.19.{2 * WORKER + 1}.0/24"
 IPS_BASE = f"{PREFIX}.1"
 CGMINER, HTTP, SILENT, RESET, ALIAS = (f"{PREFIX}.{last}" for last in (200, 201, 202, 203, 204))
 MINERS = 8  # two of each firmware generation
-# Short, so the silent address costs little; the simulator answers a handful of miners within it.
-TIMEOUT = 0.5
+# Short, so the silent address costs little (1.25 timeouts); the simulator answers a handful of miners within
+# a quarter of it (when a reply takes longer, its read is asked once more: see the second requests below).
+TIMEOUT = 1.0
 
 
 @pytest.fixture(name="farm", scope="module")
@@ -86,11 +88,19 @@ def test_other_devices_are_not_whatsminers_and_do_not_break_the_scan(first_scan:
     assert not found & {CGMINER, HTTP, SILENT, RESET, ALIAS}
     assert [(other.address, other.model, other.description) for other in result.others] == [(CGMINER, "Antminer S19", "cgminer 1.0.0")]
     assert result.unidentified[HTTP] == "port 4028: answers HTTP, not the miner API"
-    assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
-    # Each was contacted: the silent address on both ports, twice (a timeout is probed again at the end); the HTTP
-    # device once (it closes 4433); the cgminer twice (get_version, then version for its model).
+    # The silent address: on both ports, twice (the second request of a read with no reply). When the scan was
+    # congested (a reply later than half the timeout: a loaded test machine), once more in the last pass instead of
+    # the second request, or after it if the congestion came later.
+    if result.congested:
+        assert result.unidentified[SILENT] == "port 4433: no reply (timed out); port 4028: no reply (timed out)"
+    else:
+        assert result.unidentified[SILENT] == "port 4433: no reply to two requests (timed out); port 4028: no reply to two requests (timed out)"
+    # The HTTP device once (it closes 4433); the cgminer twice (get_version, then version for its model). A reply
+    # slower than a quarter of the timeout adds a second request, at most one per read.
     accepted = first_scan.accepted
-    assert (accepted[SILENT], accepted[HTTP], accepted[CGMINER]) == (4, 1, 2)  # silent: both ports, and again in the last pass
+    assert accepted[SILENT] in ((4, 6) if result.congested else (4,))
+    assert 1 <= accepted[HTTP] <= 2
+    assert 2 <= accepted[CGMINER] <= 4
     assert accepted[RESET] >= 1
 
 
@@ -120,12 +130,15 @@ def test_a_moved_miner_is_found_at_its_new_address_with_the_same_identity(farm: 
 
 
 def test_the_scan_only_reads(farm: Fleet, first_scan: FirstScan) -> None:
-    commands = {name: sorted(entry.command for entry in log) for name, log in first_scan.logs.items()}
+    commands = {name: Counter(entry.command for entry in log) for name, log in first_scan.logs.items()}
     expected = {"1.4.x": ["devdetails", "get_version", "summary"], "2.0.x": ["devdetails", "get_miner_info", "get_version"],
                 "2024": ["devdetails", "get_miner_info", "get_version"], "3.x": ["get.device.info", "get_version"]}
-    # miner-002 also answers at the alias address: its reads come twice.
-    assert commands == {miner.name: sorted(expected[miner.profile] * (2 if miner.host == first_scan.result.miners[1].address else 1))
-                        for miner in farm.miners}
+    # Each read once; twice for miner-002, which also answers at the alias address; and a read whose reply was slower
+    # than a quarter of the timeout (a loaded machine) was asked once more.
+    for miner in farm.miners:
+        reads = 2 if miner.host == first_scan.result.miners[1].address else 1
+        assert set(commands[miner.name]) == set(expected[miner.profile]), miner.name
+        assert all(reads <= count <= 2 * reads for count in commands[miner.name].values()), (miner.name, commands[miner.name])
     assert not any(entry.encrypted for log in first_scan.logs.values() for entry in log)
     assert sum(miner.counters.tokens_issued + miner.counters.v3_salt_reads for miner in farm.miners) == 0
     assert all(connections(miner) > 0 for miner in farm.miners)
@@ -157,10 +170,13 @@ def test_a_scan_imports_no_crypto_library(farm: Fleet) -> None:
     assert report == {"miners": len(farm.miners), "loaded": []}
 
 
-def test_a_miner_too_busy_to_answer_in_time_is_probed_again_at_the_end(farm: Fleet) -> None:
+def test_a_miner_too_busy_to_answer_in_time_is_found_by_the_second_request(farm: Fleet) -> None:
     busy = farm.miners[1]  # 2.0.x: get_version, then get_miner_info and devdetails
+    busy.clear_log()
     busy.add_fault(kind="delay", seconds=TIMEOUT * 3, commands=["get_miner_info"], remaining=1)
     result = discovery.scan(parse_addresses([busy.host]), timeout=TIMEOUT)
     assert [(miner.address, miner.identity["mac"], miner.identity["serial"]) for miner in result.miners] == [
         (busy.host, busy.state.mac, busy.state.serial)]
-    assert not busy.config.faults  # the delayed reply was spent in the first pass
+    assert not busy.config.faults  # the delayed reply was spent on the first request
+    # The first get_miner_info got no reply in time; the second request (a new connection) was answered.
+    assert Counter(entry.command for entry in busy.log)["get_miner_info"] == 2
