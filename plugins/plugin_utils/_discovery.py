@@ -33,7 +33,7 @@ minus the ``exclude`` of the inventory plugin) with at most ``concurrency`` addr
    or congested); and when the scan was congested, also those that gave no reply to two requests.
 
 Only reads are sent: no password, no token, no crypto import. The request framing and the reply
-parsing are the clients' own (``_client``, ``_client_v3``, ``_parsing``), and the identity comes
+parsing are the clients' own (``_protocol.api2``, ``_protocol.api3``, ``_protocol.parsing``), and the identity comes
 from the same normalizers as the facts module's ``whatsminer_device`` (``_miner_state``).
 """
 
