@@ -20,10 +20,9 @@ commands, read-back and messages. This module adds only what a fleet needs:
 3. **Command.** Each scheduled miner's planned commands are sent in a worker thread, bounded by
    the ``deadline`` (its wait and every request get only the time left). A miner whose turn comes
    after the deadline is not commanded and is named in ``not_complied``.
-4. **Read back.** Each commanded miner's read-back (whatsminer_power's wait until the miner shows
-   the sent settings) is queued behind the commands already queued, so the whole fleet is
-   commanded before the first read-backs take the workers; the result is built from it as
-   whatsminer_power builds its own.
+4. **Read back.** Once every scheduled miner was commanded, each commanded miner is read back
+   (whatsminer_power's wait until the miner shows the sent settings), so no read-back takes a
+   worker or the CPU from a command; the result is built from it as whatsminer_power builds its own.
 
 Check mode plans and schedules only: nothing is written, and each miner's prediction is exact
 (``manage_power``'s own check mode). ``clock`` and ``sleep`` are injectable for tests.
@@ -32,7 +31,7 @@ Check mode plans and schedules only: nothing is written, and each miner's predic
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -76,6 +75,7 @@ class Miner:
     details: dict = field(default_factory=dict)
     client: Any = None
     power_plan: _power.PowerPlan | None = None
+    sent: bool = False
     sent_observation: Any = None
 
     @property
@@ -178,9 +178,6 @@ class FleetPower:
         self.sleep = sleep
         self.started = clock()
         self.deadline_at = self.started + options["deadline"]
-        self.executor: ThreadPoolExecutor | None = None
-        #: The read-back of each commanded miner, queued when its commands were sent.
-        self.read_backs: list[Future] = []
 
     def left(self) -> float:
         """Seconds left until the deadline."""
@@ -241,10 +238,8 @@ class FleetPower:
             miner.plan = plan
 
     def _command(self, miner: Miner) -> None:
-        """Send to one miner, then queue its read-back behind the commands already queued (every miner is commanded first)."""
         miner.commanded_at_s = self.clock() - self.started
-        if self._attempt(miner, self._send_planned) is not None:
-            self.read_backs.append(self.executor.submit(self._finish, miner))
+        miner.sent = self._attempt(miner, self._send_planned) is not None
 
     def _finish(self, miner: Miner) -> None:
         miner.result = self._attempt(miner, self._read_back)
@@ -252,29 +247,30 @@ class FleetPower:
     def run(self) -> dict:
         """Plan, schedule, command (outside check mode), read back; the task result fields."""
         with ThreadPoolExecutor(max_workers=self.options["concurrency"], thread_name_prefix="whatsminer-fleet") as executor:
-            self.executor = executor
             self.plan(executor)
             changing = [miner for miner in self.miners if miner.error is None and miner.changing]
             for miner in changing:
                 miner.expected_draw_w = expected_draw(miner.plan, miner.previous_draw_w, self.options["default_draw_w"])
+            planned = self.clock() - self.started  # the ramp starts when the commands can start, not while the fleet is read
             offsets = ramp_schedule([miner.draw_increase_w() for miner in changing], self.options)
             for miner, offset in zip(changing, offsets):
-                miner.scheduled_at_s = offset
+                miner.scheduled_at_s = planned + offset
             if not self.check_mode:
                 commands = []
                 for miner in changing:
-                    wait = self.started + miner.scheduled_at_s - self.clock()
                     if self.started + miner.scheduled_at_s >= self.deadline_at:
                         miner.error = (f"{miner.name}: not commanded: its turn in the ramp ({miner.scheduled_at_s:.1f} s) comes after the "
                                        f"deadline ({self.options['deadline']:g} s); raise the deadline or the ramp limit")
                         continue
+                    wait = self.started + miner.scheduled_at_s - self.clock()
                     if wait > 0:
                         self.sleep(wait)
                     commands.append(executor.submit(self._command, miner))
                 for future in commands:
                     future.result()
-                for future in list(self.read_backs):  # every read-back was queued by its command, all done above
-                    future.result()
+                # Every miner is commanded before the first read-back takes a worker (or the CPU).
+                sent = [miner for miner in changing if miner.sent]
+                list(executor.map(self._finish, sent))
         return self.result()
 
     def result(self) -> dict:

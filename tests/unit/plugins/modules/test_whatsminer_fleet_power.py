@@ -155,13 +155,13 @@ def test_bad_options_are_refused_before_contact(given, message):
 
 
 def test_resume_takes_the_draw_before_the_curtailment_from_the_fact():
-    from ansible_collections.hashfarm.whatsminer.plugins.action.whatsminer_fleet_power import previous_draw  # pylint: disable=import-outside-toplevel
+    from ansible_collections.hashfarm.whatsminer.plugins.action.whatsminer_fleet_power import previous_draws  # pylint: disable=import-outside-toplevel
     fact = {"state": "curtailed", "miners": {"m1": {"changed": True, "power_w": {"before": 3300}},
                                              "m2": {"changed": False, "power_w": {"before": 8}}}}
-    assert previous_draw("m1", {"whatsminer_fleet_power": fact}) == 3300
-    assert previous_draw("m1", {"ansible_facts": {"whatsminer_fleet_power": fact}}) == 3300
-    assert previous_draw("m2", {"whatsminer_fleet_power": fact}) is None  # already curtailed then: 8 W is not its draw
-    assert previous_draw("m1", {"whatsminer_fleet_power": dict(fact, state="resumed")}) is None
+    # The fact sits on the host the task ran for (m2 here), and gives every miner's draw.
+    assert previous_draws({"m1": {}, "m2": {"whatsminer_fleet_power": fact}}) == {"m1": 3300}  # m2 was already curtailed then
+    assert previous_draws({"m1": {"ansible_facts": {"whatsminer_fleet_power": fact}}, "m2": {}}) == {"m1": 3300}
+    assert previous_draws({"m1": {"whatsminer_fleet_power": dict(fact, state="resumed")}, "m2": {}}) == {}
     assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, None, 3500) == 3600
     assert _fleet_power.expected_draw({"power_w": {"limit": None}}, None, 3500) == 3500
     assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, 3300, 3500) == 3300
