@@ -50,13 +50,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
 import bench_curtail
 import bench_discovery
-from fleet import running_fleet
+from fleet import control_request, running_fleet
 from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
 BENCH_DIR = REPO / "bench"
@@ -271,14 +270,6 @@ def machine_busy_seconds() -> float:
 
 # --- the simulator's control API ----------------------------------------------------------------
 
-
-def control_request(fleet: dict, path: str, method: str = "GET", body: Any = None) -> Any:
-    """One request to the simulator's control API (loopback); the decoded JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{fleet['control_url']}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:  # loopback control API of the simulator
-        return json.loads(response.read())
 
 
 def fleet_miners(fleet: dict) -> dict[str, dict]:

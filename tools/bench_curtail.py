@@ -45,8 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import control_request
-from fleet import running_fleet
+from fleet import control_request, running_fleet
 from staging import BUILD, COLLECTION_ROOT, REPO, stage_collection
 
 IPS_BASE = "127.22.0.1"
@@ -244,7 +243,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
         ramp = results["ramps"][0]
         low, high = RAMP_SHARE_RANGE
         judged[f"resume at {low:.0%} to {high:.0%} of the ramp limit, never above"] = (
-            ramp["achieved_share"] is not None and low <= ramp["achieved_share"] and ramp["largest_excess_w"] == 0)
+            ramp["achieved_share"] is not None and low <= ramp["achieved_share"] <= high and ramp["largest_excess_w"] == 0)
     return judged
 
 
