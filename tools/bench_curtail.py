@@ -24,8 +24,10 @@ started; plus the wall time of the whole process. Then two resumes with the curt
 ramp limit: one with a fact cache (``jsonfile``), so the resume knows each miner's draw before the
 curtailment (the documented setup), and one without, where each miner's increase is estimated by
 its power limit (an upper bound). For each: the rise, the rate reached through the middle of the
-rise (25 % to 75 %) as a share of the limit, and the largest excess of the sampled draw over
-``limit * (t - the resume task's first request)`` (0 = never above the limit).
+rise (25 % to 75 %) as a share of the limit (known to two sampling intervals over that window, its
+resolution), and the largest excess of the sampled draw over ``limit * (t - the resume task's
+first request)`` (0 = never above the limit). The target is met when the rate is 95 % to 100 % of
+the limit (the upper end within the resolution) and the excess is 0.
 
     .venv/bin/python tools/bench_curtail.py [--miners 1000]   # this row alone
     .venv/bin/python tools/bench.py --curtail only            # the same, through make bench's entry point
@@ -60,7 +62,7 @@ HASHING_RAMP_S = 2.0
 CHILD_TIMEOUT_S = 1800
 MINERS = 1000
 QUICK_MINERS = 40
-CONTENDERS = ("curtail", "power", "pyasic")
+CONTENDERS = ("curtail", "pyasic", "power")  # the two fast ones back to back, under the same load
 PYASIC_CONCURRENCY = 50
 PYASIC_FACTORY_TIMEOUT_S = 10
 #: The part of the resume's rise whose rate is measured: the middle, where every miner's own boot
@@ -179,9 +181,13 @@ def measure_ramp(fleet: dict, env: dict[str, str], playbook: list[str], label: s
     excess = max(total - base - limit_w_per_s * (at - first) for at, total in sampler.samples if at >= first)
     low, high = (next((at for at, total in sampler.samples if total >= base + share * (last - base)), None) for share in RAMP_WINDOW)
     rate = (RAMP_WINDOW[1] - RAMP_WINDOW[0]) * (last - base) / (high - low) if low and high and high > low else None
+    # Each crossing time is known to one sampling interval: the rate's resolution is two of them over the window.
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(sampler.samples, sampler.samples[1:]) if low and high and low <= later <= high]
+    resolution = 2.0 * max(gaps) / (high - low) if gaps and rate else None
     return {"estimate": label, "process_wall_s": round(wall, 2), "limit_kw_per_minute": RAMP_KW_PER_MINUTE, "resumed": len(resumes),
             "rise_kw": round((last - base) / 1000.0, 1), "achieved_kw_per_minute": round(rate * 60.0 / 1000.0, 1) if rate else None,
             "achieved_share": round(rate / limit_w_per_s, 3) if rate else None,
+            "share_resolution": round(resolution, 3) if resolution else None,
             "largest_excess_w": round(max(0.0, excess), 1)}
 
 
@@ -243,7 +249,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
         ramp = results["ramps"][0]
         low, high = RAMP_SHARE_RANGE
         judged[f"resume at {low:.0%} to {high:.0%} of the ramp limit, never above"] = (
-            ramp["achieved_share"] is not None and low <= ramp["achieved_share"] <= high and ramp["largest_excess_w"] == 0)
+            ramp["achieved_share"] is not None and low <= ramp["achieved_share"] <= high + (ramp["share_resolution"] or 0.0) and ramp["largest_excess_w"] == 0)
     return judged
 
 
@@ -262,7 +268,8 @@ def table(results: dict[str, Any]) -> str:
     for ramp in results["ramps"]:
         share = "-" if ramp["achieved_share"] is None else f"{ramp['achieved_share']:.1%}"
         lines.append(f"resume at {ramp['limit_kw_per_minute']:g} kW/min, estimate = {ramp['estimate']}: rise {ramp['rise_kw']} kW, "
-                     f"reached {ramp['achieved_kw_per_minute']} kW/min ({share} of the limit), largest excess over the limit "
+                     f"reached {ramp['achieved_kw_per_minute']} kW/min ({share} of the limit, measured to +-{ramp['share_resolution'] or 0:.1%}), "
+                     f"largest excess over the limit "
                      f"{ramp['largest_excess_w']} W, process {ramp['process_wall_s']} s")
     lines.append("targets: " + "; ".join(f"{name}: {'met' if met else 'NOT MET'}" for name, met in results["verdicts"].items()))
     return "\n".join(lines)
