@@ -268,8 +268,7 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-# --- the simulator's control API ----------------------------------------------------------------
-
+# --- the simulator's control API (tools/fleet.py: control_request) -----------------------------
 
 
 def fleet_miners(fleet: dict) -> dict[str, dict]:

@@ -182,7 +182,8 @@ def measure_ramp(fleet: dict, env: dict[str, str], playbook: list[str], label: s
     low, high = (next((at for at, total in sampler.samples if total >= base + share * (last - base)), None) for share in RAMP_WINDOW)
     rate = (RAMP_WINDOW[1] - RAMP_WINDOW[0]) * (last - base) / (high - low) if low and high and high > low else None
     # Each crossing time is known to one sampling interval: the rate's resolution is two of them over the window.
-    gaps = [later - earlier for (earlier, _), (later, _) in zip(sampler.samples, sampler.samples[1:]) if low and high and low <= later <= high]
+    times = [at for at, _total in sampler.samples]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:]) if low and high and low <= later <= high]
     resolution = 2.0 * max(gaps) / (high - low) if gaps and rate else None
     return {"estimate": label, "process_wall_s": round(wall, 2), "limit_kw_per_minute": RAMP_KW_PER_MINUTE, "resumed": len(resumes),
             "rise_kw": round((last - base) / 1000.0, 1), "achieved_kw_per_minute": round(rate * 60.0 / 1000.0, 1) if rate else None,

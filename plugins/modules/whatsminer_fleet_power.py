@@ -83,7 +83,7 @@ options:
       - With O(state=resumed), the most the fleet's load may rise per minute, in kW.
       - Each miner's increase is its expected draw when hashing minus its draw now. The expected
         draw is the draw it reported before this action curtailed it (the fact, earlier in the run or
-        from a fact cache), else the power limit it reports (the most it may draw: the ramp is then
+        from a fact cache), else the power limit it reports (the most it may draw; the ramp is then
         slower by the ratio of draw to limit), else O(default_draw_w). Counted from the moment every
         miner has been read, the i-th miner is commanded once the sum of the increases up to it fits
         the limit, so the committed load never runs ahead of it.
