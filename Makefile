@@ -13,7 +13,7 @@ SIM_COUNT ?= 10
 SIM_PROFILES ?= mixed
 SIM_LIFETIME ?= 3600
 
-# make bench: options of tools/bench.py, e.g. BENCH_ARGS=--quick or BENCH_ARGS="--sizes 200 --paths auto".
+# make bench: options of tools/bench.py, e.g. BENCH_ARGS=--quick, BENCH_ARGS="--sizes 200 --paths auto" or BENCH_ARGS="--curtail only".
 BENCH_ARGS ?=
 
 .PHONY: help venv test demo sim build clean bench
@@ -23,7 +23,7 @@ help:
 	@echo "make test   - sanity, unit and integration tests (ends with one TOTAL line)"
 	@echo "make sim    - run a simulated fleet in the foreground (SIM_COUNT, SIM_PROFILES, SIM_LIFETIME)"
 	@echo "make build  - build the collection tarball into dist/"
-	@echo "make bench  - controller cost over simulated fleets of 100, 500 and 1000 miners (about 50 min; BENCH_ARGS=--quick: 1-2 min)"
+	@echo "make bench  - controller cost over simulated fleets of 100, 500 and 1000 miners, discovery and demand-response rows (about an hour; BENCH_ARGS=--quick: a few min; BENCH_ARGS=\"--curtail only\": the demand-response row)"
 	@echo "make clean  - remove build output and the virtual environment"
 
 $(STAMP): requirements/dev.txt

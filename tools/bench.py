@@ -26,9 +26,13 @@ show the controller, not the miner; real miners take much longer, which only add
     .venv/bin/python tools/bench.py --quick         # 10 and 20 miners, about a minute
     .venv/bin/python tools/bench.py --sizes 200 --paths auto --strategies linear,free
     .venv/bin/python tools/bench.py --discovery only  # the discovery row alone (tools/bench_discovery.py)
+    .venv/bin/python tools/bench.py --curtail only    # the demand-response row alone (tools/bench_curtail.py)
 
-Last, the discovery row (tools/bench_discovery.py): the inventory plugin's scan of a /22 holding 1000
+Then the discovery row (tools/bench_discovery.py): the inventory plugin's scan of a /22 holding 1000
 simulated miners and odd devices, against pyasic's scan of the same network in the same run.
+Last, the demand-response row (tools/bench_curtail.py): curtailing 1000 simulated miners (40 with
+--quick) with the curtail playbook, the per-host power playbook and pyasic's stop_mining, and two
+resumes under a ramp limit.
 """
 
 from __future__ import annotations
@@ -46,12 +50,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+import bench_curtail
 import bench_discovery
-from fleet import running_fleet
+from fleet import control_request, running_fleet
 from staging import BUILD, COLLECTION_ROOT, REPO, STAGED, stage_collection
 
 BENCH_DIR = REPO / "bench"
@@ -264,16 +268,7 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-# --- the simulator's control API ----------------------------------------------------------------
-
-
-def control_request(fleet: dict, path: str, method: str = "GET", body: Any = None) -> Any:
-    """One request to the simulator's control API (loopback); the decoded JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{fleet['control_url']}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:  # loopback control API of the simulator
-        return json.loads(response.read())
+# --- the simulator's control API (tools/fleet.py: control_request) -----------------------------
 
 
 def fleet_miners(fleet: dict) -> dict[str, dict]:
@@ -660,13 +655,20 @@ def parse_options(arguments: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results folder (default bench/results/)")
     parser.add_argument("--discovery", choices=("yes", "no", "only"), default="yes",
                         help="the discovery row (tools/bench_discovery.py: the inventory plugin's scan vs pyasic's): yes (default), no, only")
+    parser.add_argument("--curtail", choices=("yes", "no", "only"), default="yes",
+                        help="the demand-response row (tools/bench_curtail.py: curtail playbook vs per-host power playbook vs pyasic, "
+                             "resume ramps): yes (default), no, only")
+    parser.add_argument("--curtail-miners", type=int, default=None,
+                        help=f"miners of the demand-response row (default {bench_curtail.MINERS}; {bench_curtail.QUICK_MINERS} with --quick)")
     parser.add_argument("--miner-port", type=int, default=4028,
                         help="port of every simulated miner (default 4028; 0 = a free port each, when another fleet uses 4028)")
     options = parser.parse_args(arguments)
     if options.quick:
         options.sizes = list(QUICK_SIZES)
-    if any(size < 1 for size in options.sizes) or any(forks < 1 for forks in options.forks):
-        parser.error("sizes and forks must be positive")
+    if options.curtail_miners is None:
+        options.curtail_miners = bench_curtail.QUICK_MINERS if options.quick else bench_curtail.MINERS
+    if any(size < 1 for size in options.sizes) or any(forks < 1 for forks in options.forks) or options.curtail_miners < 1:
+        parser.error("sizes, forks and --curtail-miners must be positive")
     return options
 
 
@@ -690,6 +692,8 @@ def main() -> int:
     }
     if options.discovery == "only":
         return 0 if bench_discovery.targets_met(bench_discovery.measure(output)) else 1
+    if options.curtail == "only":
+        return 0 if all(bench_curtail.measure(output, options.curtail_miners)["verdicts"].values()) else 1
     results: list[Result] = []
     for size in options.sizes:
         results += measure_fleet(size, options, output)
@@ -718,6 +722,9 @@ def main() -> int:
     if options.discovery == "yes":
         print(flush=True)
         bench_discovery.measure(output)
+    if options.curtail == "yes":
+        print(flush=True)
+        bench_curtail.measure(output, options.curtail_miners)
     unhealthy = [result for result in results if not result.healthy]
     if unhealthy:
         print(f"\n{len(unhealthy)} measurement(s) did not run cleanly; see the logs in {output}/fleet-*/", flush=True)

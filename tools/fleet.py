@@ -14,8 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from staging import REPO
 
@@ -60,3 +61,12 @@ def running_fleet(workdir: Path, *arguments: str, lifetime: int = 900) -> Iterat
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def control_request(fleet: dict, path: str, method: str = "GET", body: Any = None) -> Any:
+    """One request to the simulator's control API (loopback); the decoded JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{fleet['control_url']}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # loopback control API of the simulator
+        return json.loads(response.read())

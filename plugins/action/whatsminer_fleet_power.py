@@ -60,7 +60,9 @@ class ActionModule(ActionBase):
         unknown = [name for name in names if name not in hostvars]
         if unknown:
             return {**result, "failed": True, "msg": f"hosts names hosts that are not in the inventory: {', '.join(unknown)}; nothing was sent"}
-        miners = [self._miner(name, hostvars[name], options) for name in names]
+        variables = {name: hostvars[name] for name in names}
+        draws = previous_draws(variables)
+        miners = [self._miner(name, variables[name], options, draws.get(name)) for name in names]
         fields = _fleet_power.FleetPower(miners, options, check_mode=bool(self._task.check_mode)).run()
         return {**result, **fields}
 
@@ -71,22 +73,42 @@ class ActionModule(ActionBase):
             value = self._templar.template(value)
         return value
 
-    def _miner(self, name: str, variables: t.Any, options: dict) -> _fleet_power.Miner:
+    def _miner(self, name: str, variables: t.Any, options: dict, previous_draw_w: int | None) -> _fleet_power.Miner:
         connection = {option: self._value(variables, variable) for option, variable in HOST_VARIABLES.items()}
         connection["host"] = connection["host"] or name
-        return _fleet_power.build_miner(name, connection, options, previous_draw(name, variables))
+        return _fleet_power.build_miner(name, connection, options, previous_draw_w)
 
 
-def previous_draw(name: str, variables: t.Any) -> int | None:
-    """The draw this miner had before a curtailment by this action earlier in the run (its fact), if any."""
+def fleet_fact(variables: t.Any) -> dict | None:
+    """The ``whatsminer_fleet_power`` fact among a host's variables (top-level, or under ``ansible_facts``), if any."""
     fact = variables.get(FACT) if hasattr(variables, "get") else None
     if not isinstance(fact, dict):
         facts = variables.get("ansible_facts") if hasattr(variables, "get") else None
         fact = facts.get(FACT) if isinstance(facts, dict) else None
-    if not isinstance(fact, dict) or fact.get("state") != "curtailed":
-        return None
-    miner = (fact.get("miners") or {}).get(name) or {}
-    if not miner.get("changed"):  # already curtailed then: its draw was the curtailed one
-        return None
-    draw = (miner.get("power_w") or {}).get("before")
-    return draw if isinstance(draw, int) and draw > 0 else None
+    return fact if isinstance(fact, dict) else None
+
+
+def previous_draws(variables: dict[str, t.Any]) -> dict[str, int]:
+    """Each miner's draw before a curtailment by this action earlier in the run or, with a fact cache, in an earlier run.
+
+    The task runs once for the batch, so Ansible sets its fact on the host it ran for (the first
+    of the batch), not on every host; the fact names every miner. The hosts are searched in order
+    until every miner is covered. A miner that was already curtailed then has no draw from it
+    (its draw was the curtailed one).
+    """
+    draws: dict[str, int] = {}
+    covered: set[str] = set()
+    for variables_of_host in variables.values():
+        fact = fleet_fact(variables_of_host)
+        if fact is None or fact.get("state") != "curtailed" or not isinstance(fact.get("miners"), dict):
+            continue
+        for name, outcome in fact["miners"].items():
+            if name in covered or not isinstance(outcome, dict):
+                continue
+            covered.add(name)
+            draw = (outcome.get("power_w") or {}).get("before")
+            if outcome.get("changed") and isinstance(draw, int) and draw > 0:
+                draws[name] = draw
+        if covered.issuperset(variables):
+            break
+    return draws

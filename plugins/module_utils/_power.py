@@ -31,6 +31,9 @@ asks it to send the percentage anyway, unverified, on every run (reported change
   and shows what was applied so far plus the wanted settings that already matched
   (``wait_timeout`` seconds at most per wait, a deadline for the reads too). With ``wait=False``
   only the wait after the last command is skipped.
+* ``plan_power`` reads the miner once and plans; ``finish_power`` predicts (check mode) or sends
+  and reads back. ``manage_power`` (the module) is both in a row; the fleet action
+  (``plugin_utils/_fleet_power``) keeps the plan between them, so each miner is read once.
 * The value the miner shows decides: the power mode btminer reports in ``summary`` (a mode
   change counts once it shows there, whether or not btminer visibly restarted), the limit
   setting of ``status.power_limit_set`` when the firmware fills it, else ``summary``'s
@@ -402,6 +405,8 @@ class PowerTask:
         self.last_power_w: int | None = None
         self.sent: list[Command] = []
         self.warnings: list[str] = []
+        #: The command sent last, while its wait is still to come: (command, expected, sent_at, confirmed, lost_reply).
+        self.pending: tuple[Command, dict[str, Any], float, bool, WhatsminerError | None] | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -449,20 +454,22 @@ class PowerTask:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def apply(self, commands: list[Command]) -> Observation | None:
+    def apply(self, commands: list[Command], *, last_wait_now: bool = True) -> Observation | None:
         """Send ``commands`` in order, waiting after each; the last observation, ``None`` when not verified.
 
         After each command the miner must show what the commands so far set, and keep showing the
         wanted settings that already matched (a miner that was hashing must hash again after a
         restart), before the next command goes out. After the last one that is the whole wanted state.
         A command whose reply was lost is verified even with ``wait=False``: only the miner can tell
-        whether it ran.
+        whether it ran. With ``last_wait_now=False`` the wait after the last (confirmed) command is
+        left to ``wait_pending`` (the fleet action sends to every miner before it reads any back).
         """
         already = self.before or Observation()
         expected = {name: value for name, value in self.wanted.items() if already.shows({name: value})}
         observation = None
         for index, command in enumerate(commands):
-            verify = self.wait or index < len(commands) - 1
+            last = index == len(commands) - 1
+            verify = self.wait or not last
             sent_at = self.clock()
             confirmed, lost_reply = self._send(command)
             self.sent.append(command)
@@ -470,14 +477,25 @@ class PowerTask:
                 expected.update(command.sets)
             if not verify and lost_reply is None:
                 return None
-            outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.verify_restart else None)
-            if not outcome.reached:
-                raise self._timeout_failure(command, expected, outcome, lost_reply, confirmed)
-            if lost_reply is not None:
-                self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
-            observation = outcome.last_value
-            self.last_power_w = observation.power_w
+            self.pending = (command, dict(expected), sent_at, confirmed, lost_reply)
+            if last and not last_wait_now and lost_reply is None:
+                return None
+            observation = self.wait_pending()
         return observation
+
+    def wait_pending(self) -> Observation | None:
+        """The wait after the command sent last, when ``apply`` left it (``None`` when nothing waits)."""
+        if self.pending is None:
+            return None
+        command, expected, sent_at, confirmed, lost_reply = self.pending
+        self.pending = None
+        outcome = self.wait_until(expected, btminer_up=command.restarts_btminer, sent_at=sent_at if command.verify_restart else None)
+        if not outcome.reached:
+            raise self._timeout_failure(command, expected, outcome, lost_reply, confirmed)
+        if lost_reply is not None:
+            self.warnings.append(f"The reply to {command.name} was lost, so its effect was verified by reading the miner back: {lost_reply}")
+        self.last_power_w = outcome.last_value.power_w
+        return outcome.last_value
 
     def settings(self, observation: Observation | None) -> dict[str, Any] | None:
         """The settings of ``observation`` as the results show them (``power_percent`` only when managed)."""
@@ -576,33 +594,58 @@ class PowerTask:
 # The whole module run
 
 
-def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
-    """The result of whatsminer_power for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
+@dataclass
+class PowerPlan:
+    """What one read of a miner decided: the task (its client and clocks), the settings read and the commands to send."""
+
+    task: PowerTask
+    before: Observation
+    commands: list[Command]
+    percent: bool
+
+
+def plan_power(client: Any, params: dict, **task_options: Any) -> PowerPlan:
+    """Read the miner once and plan the commands that bring it to ``params`` (sends nothing)."""
     validate_power_params(params)
     client.accept_truncated = False  # never decide from a cut-off summary or status
     task = PowerTask(client, wanted_settings(params), wait=params.get("wait", True), wait_timeout=params.get("wait_timeout", 300.0), **task_options)
     before = task.read_current()
-    percent = "power_percent" in task.wanted
     try:
         commands = plan_commands(before, task.wanted, percent_mode=params.get("power_percent_mode") or "fast",
                                  send_unreadable_percent=params.get("power_percent_unreadable") == "send")
     except ModuleFailure as failure:
         raise ModuleFailure(f"{task.miner_name()}: {failure.message}", **{"before": task.settings(before), **failure.details}) from None
+    return PowerPlan(task, before, commands, "power_percent" in task.wanted)
+
+
+def finish_power(plan: PowerPlan, check_mode: bool, diff: bool) -> dict:
+    """The result of whatsminer_power from ``plan``: the prediction in check mode (nothing sent), else sent and read back.
+
+    A plan may be finished in check mode first (a prediction) and then for real: the check run
+    leaves the plan as it was.
+    """
+    observation = plan.task.apply(plan.commands) if plan.commands and not check_mode else None
+    return power_result(plan, observation, check_mode, diff)
+
+
+def power_result(plan: PowerPlan, observation: Observation | None, check_mode: bool, diff: bool) -> dict:
+    """The module result of ``plan``, given the observation read back after its commands (``None``: not read back)."""
+    task, before, commands, percent = plan.task, plan.before, plan.commands, plan.percent
     after = task.settings(before)
     verified = True
     uncertain: list[str] = []
+    warnings: list[str] = []
     unverifiable = [command for command in commands if not command.verifiable]
     if unverifiable and not check_mode:
-        task.warnings.append(f"{task.miner_name()}: the firmware does not report its power percentage, so {unverifiable[0].name} "
-                             f"percent={unverifiable[0].parameters['percent']} was sent without a way to verify it "
-                             "(power_percent_unreadable=send): the task reports changed on every run")
+        warnings.append(f"{task.miner_name()}: the firmware does not report its power percentage, so {unverifiable[0].name} "
+                        f"percent={unverifiable[0].parameters['percent']} was sent without a way to verify it "
+                        "(power_percent_unreadable=send): the task reports changed on every run")
     if commands and check_mode:
         after, verified = predicted_settings(before, commands, percent), False
         uncertain = uncertainties(before, commands)
         if before.max_power_limit_w is None:  # the range of watts is unknown: say so where it shows
-            task.warnings.extend(f"{task.miner_name()}: check mode cannot know: {note}" for note in uncertain)
+            warnings.extend(f"{task.miner_name()}: check mode cannot know: {note}" for note in uncertain)
     elif commands:
-        observation = task.apply(commands)
         if observation is None or unverifiable:
             after, verified = predicted_settings(before, commands, percent), False
         else:
@@ -616,12 +659,18 @@ def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task
     }
     if check_mode:
         result["uncertain"] = uncertain
-    if task.warnings:
-        result["warnings"] = task.warnings
+    warnings = task.warnings + warnings
+    if warnings:
+        result["warnings"] = warnings
     if diff:
         result["diff"] = {"before": task.settings(before), "after": dict(after)}
     result["power_w"] = {"before": before.power_w, "after": observation_power(task, commands, check_mode), "limit": before.effective_limit_w}
     return result
+
+
+def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
+    """The result of whatsminer_power for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
+    return finish_power(plan_power(client, params, **task_options), check_mode, diff)
 
 
 def observation_power(task: PowerTask, commands: list[Command], check_mode: bool) -> int | None:

@@ -82,10 +82,11 @@ options:
     description:
       - With O(state=resumed), the most the fleet's load may rise per minute, in kW.
       - Each miner's increase is its expected draw when hashing minus its draw now. The expected
-        draw is the draw it reported before this action curtailed it earlier in the run (its fact),
-        else the power limit it reports (the most it may draw), else O(default_draw_w). The i-th
-        miner is commanded once the sum of the increases up to it fits the limit, so the committed
-        load never runs ahead of it.
+        draw is the draw it reported before this action curtailed it (the fact, earlier in the run or
+        from a fact cache), else the power limit it reports (the most it may draw; the ramp is then
+        slower by the ratio of draw to limit), else O(default_draw_w). Counted from the moment every
+        miner has been read, the i-th miner is commanded once the sum of the increases up to it fits
+        the limit, so the committed load never runs ahead of it.
       - Give at most one of this and O(ramp_miners_per_step). Without either, every miner resumes at once.
     type: float
   ramp_miners_per_step:
@@ -185,9 +186,11 @@ notes:
     the inventory name), C(whatsminer_port), C(whatsminer_api_version), C(whatsminer_api3_port),
     C(whatsminer_api3_account) and C(whatsminer_password), the variables of the
     C(hashfarm.whatsminer.whatsminer) role. The task's options apply where a host sets none.
-  - B(Facts.) The result is also set as the fact C(whatsminer_fleet_power) on every host of the
-    batch. A later resume in the same run (or with a fact cache) takes each miner's draw before the
-    curtailment from it.
+  - B(Facts.) The result is also set as the fact C(whatsminer_fleet_power), on the host the task
+    ran for (the first of the batch, as for any task that runs once for the batch); it names every
+    miner. A later resume in the same run, or in a later run with a fact cache (for example
+    C(ANSIBLE_CACHE_PLUGIN=jsonfile)), takes each miner's draw before the curtailment from it, so
+    the ramp follows the miners' real draw instead of their power limits.
   - B(Failures.) With O(fail_on_noncompliance=true) the task fails on the host it ran for and
     names the miners that did not comply. It does not fail the other hosts.
   - The draw figures are the miners' own (C(summary) C(Power)); they lag the real draw by up to a

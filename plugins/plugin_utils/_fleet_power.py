@@ -4,23 +4,25 @@
 
 Note that this plugin util is PRIVATE to the collection. It can have breaking changes at any time.
 
-Each miner is handled by whatsminer_power's own logic (``_power.manage_power``, on one session per
-miner for the plan and the command, so the API is chosen once): the same reads, plan, commands, read-back and messages. This module adds
-only what a fleet needs:
+Each miner is handled by whatsminer_power's own logic (``_power.plan_power``, ``_power.power_result``
+and ``PowerTask``, on one session per miner, so the API is chosen once): the same reads, plan,
+commands, read-back and messages. This module adds only what a fleet needs:
 
-1. **Plan.** Every miner is read and planned at once (check mode of ``manage_power``: reads only),
-   ``concurrency`` miners at a time. A miner that already is in the wanted state is not commanded
-   (an already-curtailed fleet reports no change); a miner that cannot be read or planned fails on
-   its own.
-2. **Schedule.** Curtailing commands every miner at once. Resuming follows the ramp limit: with
-   ``ramp_kw_per_minute`` the i-th miner is commanded at ``60 * (sum of the expected draw increase
-   of miners 1..i) / limit`` seconds, so the committed increase never runs ahead of the limit
-   (the draw of each miner then rises over its firmware's boot time, which only smooths it); with
+1. **Plan.** Every miner is read once and planned (``plan_power``: reads only), ``concurrency``
+   miners at a time. A miner that already is in the wanted state is not commanded (an
+   already-curtailed fleet reports no change); a miner that cannot be read or planned fails on
+   its own. The plan is kept: the command later needs no second read.
+2. **Schedule.** Curtailing commands every miner at once. Resuming follows the ramp limit (see
+   ``ramp_schedule``): with ``ramp_kw_per_minute`` each miner is commanded once the fleet's draw
+   increase so far, spread over each miner's boot ramp, leaves room under ``limit * t``; with
    ``ramp_miners_per_step`` a step of that many miners every ``ramp_step_seconds``. The expected
    increase of a miner is its expected draw when hashing (``expected_draw_w``) minus its draw now.
-3. **Command.** Each scheduled miner runs ``manage_power`` for real in a worker thread, bounded by
+3. **Command.** Each scheduled miner's planned commands are sent in a worker thread, bounded by
    the ``deadline`` (its wait and every request get only the time left). A miner whose turn comes
    after the deadline is not commanded and is named in ``not_complied``.
+4. **Read back.** Once every scheduled miner was commanded, each commanded miner is read back
+   (whatsminer_power's wait until the miner shows the sent settings), so no read-back takes a
+   worker or the CPU from a command; the result is built from it as whatsminer_power builds its own.
 
 Check mode plans and schedules only: nothing is written, and each miner's prediction is exact
 (``manage_power``'s own check mode). ``clock`` and ``sleep`` are injectable for tests.
@@ -72,6 +74,9 @@ class Miner:
     error: str | None = None
     details: dict = field(default_factory=dict)
     client: Any = None
+    power_plan: _power.PowerPlan | None = None
+    sent: bool = False
+    sent_observation: Any = None
 
     @property
     def changing(self) -> bool:
@@ -178,22 +183,46 @@ class FleetPower:
         """Seconds left until the deadline."""
         return self.deadline_at - self.clock()
 
-    def _run_power(self, miner: Miner, check_mode: bool) -> dict:
-        """whatsminer_power's logic for one miner, bounded by the deadline; raises its typed errors."""
+    def _time_left(self, miner: Miner) -> float:
+        """Seconds left for this miner; raises when the deadline passed before its turn."""
         left = self.left()
         if left <= 0:
             raise ModuleFailure(f"{miner.name}: the deadline ({self.options['deadline']:g} s) passed before this miner's turn; nothing was sent")
-        params = dict(miner.params, wait_timeout=max(0.001, min(miner.params.get("wait_timeout", left), left)))
-        if miner.client is None:  # one session per miner for the plan and the command: the API is chosen once
-            validate_connection_params(params)
-            miner.client = client_from_params(params)
-        with miner.client.time_limit(left):
-            return _power.manage_power(miner.client, params, check_mode, False)
+        return left
 
-    def _attempt(self, miner: Miner, check_mode: bool) -> dict | None:
-        """Run one miner; on failure note the error on the miner and return ``None``."""
+    def _read_and_plan(self, miner: Miner) -> dict:
+        """Read the miner once and plan (whatsminer_power's logic); the check-mode prediction. Raises its typed errors."""
+        left = self._time_left(miner)
+        params = dict(miner.params, wait_timeout=max(0.001, min(miner.params.get("wait_timeout", left), left)))
+        validate_connection_params(params)
+        miner.client = client_from_params(params)  # one session for the read and the command: the API is chosen once
+        with miner.client.time_limit(left):
+            miner.power_plan = _power.plan_power(miner.client, params)
+        return _power.finish_power(miner.power_plan, True, False)
+
+    def _send_planned(self, miner: Miner) -> dict:
+        """Send the planned commands (the wait after the last one is left to ``_read_back``). Raises its typed errors."""
+        task = miner.power_plan.task
+        left = self._time_left(miner)
+        task.wait_timeout = max(0.001, min(miner.params.get("wait_timeout", left), left))
+        with miner.client.time_limit(left):
+            miner.sent_observation = task.apply(miner.power_plan.commands, last_wait_now=False)
+        return {}
+
+    def _read_back(self, miner: Miner) -> dict:
+        """Wait until the miner shows what was sent (whatsminer_power's read-back), bounded by the deadline; its result."""
+        task = miner.power_plan.task
+        if task.pending is not None:
+            left = self._time_left(miner)
+            task.wait_timeout = max(0.001, min(miner.params.get("wait_timeout", left), left))
+            with miner.client.time_limit(left):
+                miner.sent_observation = task.wait_pending()
+        return _power.power_result(miner.power_plan, miner.sent_observation, False, False)
+
+    def _attempt(self, miner: Miner, step: Callable[[Miner], dict]) -> dict | None:
+        """Run one step of one miner; on failure note the error on the miner and return ``None``."""
         try:
-            return self._run_power(miner, check_mode)
+            return step(miner)
         except (WhatsminerError, ModuleFailure) as error:
             failure = failure_result(error)
             miner.error = f"{miner.name}: {failure.pop('msg')}"
@@ -204,37 +233,44 @@ class FleetPower:
 
     def plan(self, executor: ThreadPoolExecutor) -> None:
         """Read and plan every miner (reads only)."""
-        plans = list(executor.map(lambda miner: None if miner.error else self._attempt(miner, True), self.miners))
+        plans = list(executor.map(lambda miner: None if miner.error else self._attempt(miner, self._read_and_plan), self.miners))
         for miner, plan in zip(self.miners, plans):
             miner.plan = plan
 
     def _command(self, miner: Miner) -> None:
         miner.commanded_at_s = self.clock() - self.started
-        miner.result = self._attempt(miner, False)
+        miner.sent = self._attempt(miner, self._send_planned) is not None
+
+    def _finish(self, miner: Miner) -> None:
+        miner.result = self._attempt(miner, self._read_back)
 
     def run(self) -> dict:
-        """Plan, schedule, command (outside check mode); the task result fields."""
+        """Plan, schedule, command (outside check mode), read back; the task result fields."""
         with ThreadPoolExecutor(max_workers=self.options["concurrency"], thread_name_prefix="whatsminer-fleet") as executor:
             self.plan(executor)
             changing = [miner for miner in self.miners if miner.error is None and miner.changing]
             for miner in changing:
                 miner.expected_draw_w = expected_draw(miner.plan, miner.previous_draw_w, self.options["default_draw_w"])
+            planned = self.clock() - self.started  # the ramp starts when the commands can start, not while the fleet is read
             offsets = ramp_schedule([miner.draw_increase_w() for miner in changing], self.options)
             for miner, offset in zip(changing, offsets):
-                miner.scheduled_at_s = offset
+                miner.scheduled_at_s = planned + offset
             if not self.check_mode:
-                futures = []
+                commands = []
                 for miner in changing:
-                    wait = self.started + miner.scheduled_at_s - self.clock()
                     if self.started + miner.scheduled_at_s >= self.deadline_at:
                         miner.error = (f"{miner.name}: not commanded: its turn in the ramp ({miner.scheduled_at_s:.1f} s) comes after the "
                                        f"deadline ({self.options['deadline']:g} s); raise the deadline or the ramp limit")
                         continue
+                    wait = self.started + miner.scheduled_at_s - self.clock()
                     if wait > 0:
                         self.sleep(wait)
-                    futures.append(executor.submit(self._command, miner))
-                for future in futures:
+                    commands.append(executor.submit(self._command, miner))
+                for future in commands:
                     future.result()
+                # Every miner is commanded before the first read-back takes a worker (or the CPU).
+                sent = [miner for miner in changing if miner.sent]
+                list(executor.map(self._finish, sent))
         return self.result()
 
     def result(self) -> dict:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import sys
@@ -54,6 +55,8 @@ from typing import Any
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import MissingLibraryError
 
 AES_BLOCK_SIZE = 16
+#: Distinct (password, salt) pairs whose md5-crypt key is kept (see ``derive_key``).
+KEY_CACHE_SIZE = 64
 
 
 def _md5_crypt_handler() -> Any:
@@ -161,8 +164,15 @@ class TokenSession:
         return "TokenSession(<hidden>)"
 
 
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
 def derive_key(password: str, salt: str) -> str:
-    """Return ``key``, the md5-crypt body of the admin password with the miner's ``salt``."""
+    """Return ``key``, the md5-crypt body of the admin password with the miner's ``salt``.
+
+    The salt is that of the password hash the miner stores, so it is the same on every miner with
+    the same password: a fleet task (whatsminer_fleet_power) derives the key once per password and
+    salt, not once per miner. Only ``sign`` changes with every token. The cache lives in the
+    process's memory only, like the password itself.
+    """
     return md5_crypt_body(password, salt)
 
 

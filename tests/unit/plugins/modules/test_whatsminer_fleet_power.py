@@ -88,27 +88,24 @@ def test_resume_follows_the_ramp_limit_and_the_deadline(start_fleet):
     assert "failed" not in result, result.get("msg")
     assert all(miner.state.mining for miner in fleet.miners)
     order = sorted(fleet.miners, key=lambda miner: result["miners"][miner.name]["commanded_at_s"])
-    # The simulator's draw of each miner, with its ramp starting when the fake clock commanded it.
     starts = {miner.name: result["miners"][miner.name]["commanded_at_s"] for miner in fleet.miners}
-
-    def fleet_draw(at):
-        total = 0.0
-        for miner in fleet.miners:
-            state = miner.state
-            state.mining_since, state.btminer_start_time = starts[miner.name], 0.0
-            hashing = at >= starts[miner.name]
-            total += draw_w(state, miner.model_spec, hashing=hashing, now=at, ramp_s=20.0)
-        return total
-
-    baseline = fleet_draw(-1.0)
-    end = max(starts.values()) + 21.0
-    samples = [index * 0.5 for index in range(int(end / 0.5) + 1)]
-    rises = [fleet_draw(at) - baseline - limit_kw * 1000.0 * at / 60.0 for at in samples]
-    assert max(rises) <= 1e-6  # the summed draw never ran ahead of the limit
-    assert fleet_draw(end) > baseline * 50  # and the fleet came back
+    assert_never_above_the_limit(fleet, starts, limit_kw)
     # The last miner was commanded once the whole expected increase fitted the limit, not later.
     increases = sum(_expected(result, miner) for miner in order)
     assert starts[order[-1].name] == pytest.approx(60.0 * increases / (limit_kw * 1000.0), abs=0.01)
+
+    # With each miner's draw before the curtailment known (the fact), the schedule tracks the limit on
+    # the true draws: the fleet's whole true increase is committed at exactly the limit, sooner than
+    # with the power limits (upper bounds), and the true draw is still never above the limit.
+    for miner in fleet.miners:
+        miner.set_state(mining=False)
+    hashing_draw = {miner.name: round(draw_w(miner.state, miner.model_spec, hashing=True, now=0.0, ramp_s=0.0)) for miner in fleet.miners}
+    known = run(fleet, clock=FakeClock(), previous=hashing_draw, state="resumed", ramp_kw_per_minute=limit_kw, deadline=600.0)
+    known_starts = {miner.name: known["miners"][miner.name]["commanded_at_s"] for miner in fleet.miners}
+    assert_never_above_the_limit(fleet, known_starts, limit_kw)
+    true_increase = sum(hashing_draw[miner.name] - (known["miners"][miner.name]["power_w"]["before"] or 0) for miner in fleet.miners)
+    assert max(known_starts.values()) == pytest.approx(60.0 * true_increase / (limit_kw * 1000.0), abs=0.01)
+    assert max(known_starts.values()) < max(starts.values())
 
     for miner in fleet.miners:
         miner.set_state(mining=False)
@@ -118,6 +115,23 @@ def test_resume_follows_the_ramp_limit_and_the_deadline(start_fleet):
     assert all("after the deadline" in late["miners"][name]["msg"] for name in late["not_complied"])
     assert all(late["miners"][name]["scheduled_at_s"] >= 100.0 for name in late["not_complied"])
     assert {miner.name for miner in fleet.miners if miner.state.mining} == set(commanded)
+
+
+def assert_never_above_the_limit(fleet, starts, limit_kw, ramp_s=20.0):
+    """The simulator's summed true draw, each miner's boot ramp starting when the fake clock commanded it, never rose above ``limit * t``."""
+    def fleet_draw(at):
+        total = 0.0
+        for miner in fleet.miners:
+            state = miner.state
+            state.mining_since, state.btminer_start_time = starts[miner.name], 0.0
+            total += draw_w(state, miner.model_spec, hashing=at >= starts[miner.name], now=at, ramp_s=ramp_s)
+        return total
+
+    baseline = fleet_draw(-1.0)
+    end = max(starts.values()) + ramp_s + 1.0
+    samples = [index * 0.5 for index in range(int(end / 0.5) + 1)]
+    assert max(fleet_draw(at) - baseline - limit_kw * 1000.0 * at / 60.0 for at in samples) <= 1e-6
+    assert fleet_draw(end) > baseline * 50  # and the fleet came back
 
 
 def _expected(result, miner):
@@ -155,13 +169,13 @@ def test_bad_options_are_refused_before_contact(given, message):
 
 
 def test_resume_takes_the_draw_before_the_curtailment_from_the_fact():
-    from ansible_collections.hashfarm.whatsminer.plugins.action.whatsminer_fleet_power import previous_draw  # pylint: disable=import-outside-toplevel
+    from ansible_collections.hashfarm.whatsminer.plugins.action.whatsminer_fleet_power import previous_draws  # pylint: disable=import-outside-toplevel
     fact = {"state": "curtailed", "miners": {"m1": {"changed": True, "power_w": {"before": 3300}},
                                              "m2": {"changed": False, "power_w": {"before": 8}}}}
-    assert previous_draw("m1", {"whatsminer_fleet_power": fact}) == 3300
-    assert previous_draw("m1", {"ansible_facts": {"whatsminer_fleet_power": fact}}) == 3300
-    assert previous_draw("m2", {"whatsminer_fleet_power": fact}) is None  # already curtailed then: 8 W is not its draw
-    assert previous_draw("m1", {"whatsminer_fleet_power": dict(fact, state="resumed")}) is None
+    # The fact sits on the host the task ran for (m2 here), and gives every miner's draw.
+    assert previous_draws({"m1": {}, "m2": {"whatsminer_fleet_power": fact}}) == {"m1": 3300}  # m2 was already curtailed then
+    assert previous_draws({"m1": {"ansible_facts": {"whatsminer_fleet_power": fact}}, "m2": {}}) == {"m1": 3300}
+    assert previous_draws({"m1": {"whatsminer_fleet_power": dict(fact, state="resumed")}, "m2": {}}) == {}
     assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, None, 3500) == 3600
     assert _fleet_power.expected_draw({"power_w": {"limit": None}}, None, 3500) == 3500
     assert _fleet_power.expected_draw({"power_w": {"limit": 3600}}, 3300, 3500) == 3300
