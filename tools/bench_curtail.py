@@ -206,14 +206,17 @@ def measure(output: Path, miners: int = MINERS, contenders: tuple[str, ...] = CO
     print(f"==> demand response: {miners} simulated API 2 miners; curtail playbook, per-host power playbook, pyasic; then two resume ramps", flush=True)
     with running_fleet(workdir / "fleet", *fleet_args, lifetime=CHILD_TIMEOUT_S * 3) as fleet:
         inventory = str(workdir / "fleet" / "inventory.yml")
+        # The API each miner speaks is known, as in an inventory from discovery (whatsminer_api_version):
+        # the playbooks skip the per-miner API probe, as a farm's would.
+        known_api = ("-e", "whatsminer_api_version=2")
         curtail = [str(bin_dir / "ansible-playbook"), "-i", inventory, "hashfarm.whatsminer.curtail", "-e", f"whatsminer_password={PASSWORD}",
-                   "-e", "whatsminer_concurrency=100", "-e", "whatsminer_deadline_s=600"]
+                   "-e", "whatsminer_concurrency=100", "-e", "whatsminer_deadline_s=600", *known_api]
         pyasic = (f"IPS = {[miner['host'] for miner in fleet['miners']]!r}\nPASSWORD = {PASSWORD!r}\nCONCURRENCY = {PYASIC_CONCURRENCY}\n"
                   f"FACTORY_TIMEOUT_S = {PYASIC_FACTORY_TIMEOUT_S}\n")
         commands = {
             "curtail": [*curtail, "-e", "whatsminer_curtail=true"],
             "power": [str(bin_dir / "ansible-playbook"), "-i", inventory, "hashfarm.whatsminer.power", "-f", "20", "-e", f"whatsminer_password={PASSWORD}",
-                      "-e", "whatsminer_mining=false", "-e", "whatsminer_batch_size=100%", "-e", "whatsminer_batch_pause_s=0"],
+                      "-e", "whatsminer_mining=false", "-e", "whatsminer_batch_size=100%", "-e", "whatsminer_batch_pause_s=0", *known_api],
             "pyasic": [sys.executable, "-c", pyasic + PYASIC_STOP],
         }
         for name in contenders:

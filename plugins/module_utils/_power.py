@@ -60,7 +60,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.erro
     WhatsminerError,
     miner_address,
 )
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import write_outcome_unknown
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session, write_outcome_unknown
 
 SETTINGS = ("mining", "mode", "power_limit_w", "power_percent")
 #: ``adjust_power_limit`` takes "0".."99999"; 99999 removes the limit (reference section 4).
@@ -171,7 +171,7 @@ def percent_shown(status: dict | None) -> int | None:
     return value or MAX_POWER_PERCENT
 
 
-def read_observation(client: Any) -> Observation:
+def read_observation(client: Session) -> Observation:
     """Read ``summary`` and ``status``; a restarting btminer only leaves the summary out."""
     try:
         summary = client.read("summary")
@@ -387,7 +387,7 @@ class PowerTask:
 
     def __init__(
         self,
-        client: Any,
+        client: Session,
         wanted: dict[str, Any],
         *,
         wait: bool = True,
@@ -604,7 +604,7 @@ class PowerPlan:
     percent: bool
 
 
-def plan_power(client: Any, params: dict, **task_options: Any) -> PowerPlan:
+def plan_power(client: Session, params: dict, **task_options: Any) -> PowerPlan:
     """Read the miner once and plan the commands that bring it to ``params`` (sends nothing)."""
     validate_power_params(params)
     client.accept_truncated = False  # never decide from a cut-off summary or status
@@ -668,7 +668,7 @@ def power_result(plan: PowerPlan, observation: Observation | None, check_mode: b
     return result
 
 
-def manage_power(client: Any, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
+def manage_power(client: Session, params: dict, check_mode: bool, diff: bool, **task_options: Any) -> dict:
     """The result of whatsminer_power for one miner (``task_options``: ``clock``/``sleep`` for tests)."""
     return finish_power(plan_power(client, params, **task_options), check_mode, diff)
 
@@ -696,6 +696,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def logic(client: Any, params: dict, check_mode: bool, diff: bool) -> dict:
+def logic(client: Session, params: dict, check_mode: bool, diff: bool) -> dict:
     """Bring mining, power mode, power limit and power percent to the wanted state (or predict it in check mode)."""
     return manage_power(client, params, check_mode, diff)

@@ -44,6 +44,7 @@ from ansible_collections.hashfarm.whatsminer.plugins.module_utils._connection_op
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._runner import failure_result
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 from ansible_collections.hashfarm.whatsminer.plugins.plugin_utils._in_process import validate_arguments
 
 
@@ -73,10 +74,10 @@ class Miner:
     scheduled_at_s: float | None = None
     error: str | None = None
     details: dict = field(default_factory=dict)
-    client: Any = None
+    client: Session | None = None
     power_plan: _power.PowerPlan | None = None
     sent: bool = False
-    sent_observation: Any = None
+    sent_observation: _power.Observation | None = None
 
     @property
     def changing(self) -> bool:

@@ -40,9 +40,12 @@ sim_ctl snapshot "$work/again.json"
 ansible-playbook -i "$FLEET_INVENTORY" "$TARGET_DIR/verify_curtail.yml" -e "work=$work" -e "record=$work/curtail.jsonl"
 
 # Resume at 240 kW per minute (about 1 s per miner), sampling the fleet's true draw meanwhile.
-"$SIMULATOR_PYTHON" "$TARGET_DIR/sample_draw.py" "$FLEET_CONTROL_URL" "$work/draw.json" 60 &
+# The sampler goes on after the task until the draw has settled (the last miners' boot ramps), and
+# stops by itself after 120 s at the latest.
+rm -f "$work/resumed"
+"$SIMULATOR_PYTHON" "$TARGET_DIR/sample_draw.py" "$FLEET_CONTROL_URL" "$work/draw.json" 120 "$work/resumed" &
 sampler=$!
 curtail -e whatsminer_curtail=false -e whatsminer_ramp_kw_per_minute=240 -e whatsminer_deadline_s=120 || test $? -eq 2
-kill "$sampler" 2>/dev/null || true
-wait "$sampler" || true
+touch "$work/resumed"
+wait "$sampler"
 ansible-playbook "$TARGET_DIR/verify_ramp.yml" -e "samples=$work/draw.json" -e "limit_kw_per_minute=240"
