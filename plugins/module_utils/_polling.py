@@ -23,6 +23,10 @@ from typing import Any, Callable, NamedTuple
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import Session
 
+#: Slack when comparing an uptime the miner reports (whole seconds: btminer's, the control board's)
+#: with the time since a command was sent (the power and reboot waits).
+RESTART_SLACK_S = 2
+
 
 class PollOutcome(NamedTuple):
     """The end of a wait."""

@@ -52,7 +52,7 @@ from typing import Any, Callable
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import PollOutcome, poll_until, read_within
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import RESTART_SLACK_S, PollOutcome, poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import (
     CommandRejectedError,
     MinerRestartingError,
@@ -77,8 +77,6 @@ UNREADABLE_PERCENT_CHOICES = ("fail", "send")
 FIRST_POLL_INTERVAL = 0.5
 MAX_POLL_INTERVAL = 2.0
 POLL_BACKOFF = 1.5
-#: Slack when comparing btminer's uptime (whole seconds) with the time since a command was sent.
-RESTART_SLACK_S = 2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,8 +30,7 @@ from typing import Any, Callable, NamedTuple
 
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils import _miner_state as miner_state
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._module_failure import ModuleFailure
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import poll_until, read_within
-from ansible_collections.hashfarm.whatsminer.plugins.module_utils._power import RESTART_SLACK_S
+from ansible_collections.hashfarm.whatsminer.plugins.module_utils._polling import RESTART_SLACK_S, poll_until, read_within
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._protocol.errors import WhatsminerError
 from ansible_collections.hashfarm.whatsminer.plugins.module_utils._session import API3_WRITE_COMMANDS, Session, write_outcome_unknown
 
