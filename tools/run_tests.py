@@ -8,7 +8,8 @@ This is what ``make test`` (and so CI) runs, inside the virtual environment that
 2. sanity: ``ansible-test sanity --python 3.11`` (every sanity test that runs without Docker);
 3. units: pytest over ``tests/unit`` (module_utils and modules) and ``tests/simulator``;
 4. integration: ``ansible-test integration --python 3.11`` (playbooks against simulated fleets;
-   each target runs the in-process path unless the two execution paths are its subject);
+   each target runs the in-process path unless the two execution paths are its subject), the
+   targets in ``INTEGRATION_SHARDS`` groups at once (``run_integration``);
 5. libpass: the crypto and privileged-command tests of the client again, in a second virtual
    environment that has libpass (the maintained fork of passlib) instead of passlib;
 6. compat: the newest ansible-core (2.21, ``requirements/compat.txt``) on Python 3.13 with
