@@ -216,9 +216,13 @@ class FactGatherer:
         return {"accepted": accepted, "account": "admin" if api == 2 else self.account, "api_version": api}
 
     def _settings(self) -> dict:
-        """The device settings by the names of whatsminer_settings, ``None`` where the firmware reports none (its own reads)."""
+        """The device settings by the names of whatsminer_settings, ``None`` where the firmware reports none.
+
+        Its own reads, except on API 2 the replies the other subsets of this task already read
+        (``get_miner_info``, ``summary``: the same raw replies; API 3 settings come from other commands).
+        """
         try:
-            return read_settings(self.client.protocol_client(), self.client.api_version)
+            return read_settings(self.client.protocol_client(), self.client.api_version, known=self.replies)
         except WhatsminerError as error:
             self.warnings.append(f"{self._miner()}: the settings could not be read: {error}")
             return dict.fromkeys(SETTING_NAMES)

@@ -216,15 +216,20 @@ def _try_read(read: Callable[[], Any]) -> Any:
         return None
 
 
-def read_settings_api2(client: Session) -> dict[str, Any]:
-    """The settings an API 2 miner reports (``get_miner_info``: hostname, LED; ``summary``: fast boot)."""
+def read_settings_api2(client: Session, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings an API 2 miner reports (``get_miner_info``: hostname, LED; ``summary``: fast boot).
+
+    ``known``: replies of this miner the caller already has (command -> reply, as the facts module
+    gathers them); those commands are not sent again.
+    """
+    known = known or {}
     settings: dict[str, Any] = dict.fromkeys(SETTINGS)
-    info = _try_read(lambda: client.read("get_miner_info"))
+    info = known.get("get_miner_info") or _try_read(lambda: client.read("get_miner_info"))
     message = info.get("Msg") if isinstance(info, dict) else None
     if isinstance(message, dict):
         settings["hostname"] = message.get("hostname") if isinstance(message.get("hostname"), str) else None
         settings["led"] = _led_state(message.get("ledstat"))
-    summary = client.read("summary")
+    summary = known.get("summary") or client.read("summary")
     records = summary.get("SUMMARY") if isinstance(summary, dict) else None
     if isinstance(records, list) and records and isinstance(records[0], dict):
         settings["fast_boot"] = _switch(records[0].get("Btminer Fast Boot"))
@@ -258,9 +263,12 @@ def read_settings_api3(client: Session) -> dict[str, Any]:
     return settings
 
 
-def read_settings(client: Session, api_version: int) -> dict[str, Any]:
-    """Every setting by its result name; ``None`` where the firmware does not report it."""
-    return read_settings_api3(client) if api_version == 3 else read_settings_api2(client)
+def read_settings(client: Session, api_version: int, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every setting by its result name; ``None`` where the firmware does not report it.
+
+    ``known``: API 2 replies the caller already read from this miner (``read_settings_api2``).
+    """
+    return read_settings_api3(client) if api_version == 3 else read_settings_api2(client, known)
 
 
 # ---------------------------------------------------------------------------------------------

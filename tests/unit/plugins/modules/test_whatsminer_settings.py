@@ -195,6 +195,24 @@ def test_facts_settings_subset_uses_the_same_names(one_miner, run_module, profil
     assert "settings" not in run_module(whatsminer_facts.main, connection_args(miner, gather_subset=["all"]))["ansible_facts"]["whatsminer_gather_subset"]
 
 
+@pytest.mark.parametrize("profile", ["2.0.x", "2024"])
+def test_facts_settings_subset_reuses_the_replies_of_the_other_subsets_on_api2(one_miner, run_module, profile):
+    """On API 2 the settings come from get_miner_info and summary: with device and status gathered too, nothing is read twice."""
+    miner = one_miner(profile)
+    miner.set_state(hostname="rack2-b07", fast_boot=True)
+    args = connection_args(miner, api_version="2")
+    before = connections(miner)
+    without = run_module(whatsminer_facts.main, dict(args, gather_subset=["device", "status"]))
+    cost_without = connections(miner) - before
+    before = connections(miner)
+    both = run_module(whatsminer_facts.main, dict(args, gather_subset=["device", "status", "settings"]))
+    assert not without.failed and not both.failed, both.get("msg")
+    assert connections(miner) - before == cost_without
+    assert both["ansible_facts"]["whatsminer_settings"]["hostname"] == "rack2-b07"
+    assert both["ansible_facts"]["whatsminer_settings"]["fast_boot"] is True
+    assert both["ansible_facts"]["whatsminer_device"] == without["ansible_facts"]["whatsminer_device"]
+
+
 @pytest.mark.parametrize("profile, write", [("2024", "enable_btminer_fast_boot"), ("3.x", "set.miner.fastboot")])
 def test_lost_reply_is_decided_by_the_read_back(one_miner, run_module, profile, write):
     """The miner took the write but its reply was lost: the read back shows it, so the change is reported, with a warning."""
