@@ -61,8 +61,10 @@ start_fleet() {
 # shellcheck disable=SC2034  # used by the runme.sh that source this file
 read -r -a TEST_EXECUTIONS <<< "${WHATSMINER_TEST_EXECUTIONS:-auto}"
 
-# Options every playbook of the tests runs with. simulator_api (action_plugins/) calls the fleet's
-# control API from the controller: ansible.builtin.uri would start a Python interpreter per call.
+# Options every playbook of the tests runs with. The fleet_control lookup (lookup_plugins/) and the
+# simulator_api action built on it (action_plugins/) call the fleet's control API from the
+# controller: ansible.builtin.uri would start a Python interpreter per call.
 export ANSIBLE_INJECT_FACT_VARS=false
-ANSIBLE_ACTION_PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/action_plugins"
-export ANSIBLE_ACTION_PLUGINS
+SETUP_WHATSMINER_FLEET="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export ANSIBLE_ACTION_PLUGINS="$SETUP_WHATSMINER_FLEET/action_plugins"
+export ANSIBLE_LOOKUP_PLUGINS="$SETUP_WHATSMINER_FLEET/lookup_plugins"

@@ -1,10 +1,11 @@
 # Copyright: (c) 2026, hashfarm maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Lookup of the execution_paths target: one request to the simulated fleet's control API.
+"""Lookup of the integration targets: one request to the simulated fleet's control API.
 
 ``lookup('fleet_control', 'miners/miner-001/reset', control_url=..., method='POST')`` returns the
-answer (JSON). It runs in the controller's worker like the in-process path it helps to test,
-so reading counters before and after a task costs no module run.
+answer (JSON). It runs in the controller's worker like the in-process path the tests exercise, so
+reading counters before and after a task costs no module run. The ``simulator_api`` action
+(action_plugins/) sends its requests through it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ name: fleet_control
 short_description: One request to the control API of a simulated Whatsminer fleet (tests only)
 description:
   - Sends one request to the control API of C(whatsminer_sim) and returns the JSON answer.
+  - Only loopback addresses are accepted (127.0.0.0/8, localhost).
 options:
   _terms:
     description: The path below the control URL, for example C(miners/miner-001/reset).
@@ -29,9 +31,14 @@ options:
   body:
     description: A JSON body (for PATCH).
     type: dict
+  timeout:
+    description: Seconds to wait for the answer.
+    type: float
+    default: 10
 """
 
 import json
+import urllib.parse
 import urllib.request
 
 from ansible.errors import AnsibleLookupError
@@ -45,6 +52,9 @@ class LookupModule(LookupBase):
         """Return one JSON answer per path in ``terms``."""
         self.set_options(var_options=variables, direct=kwargs)
         base = self.get_option("control_url").rstrip("/")
+        host = urllib.parse.urlsplit(base).hostname or ""
+        if not (host.startswith("127.") or host == "localhost"):
+            raise AnsibleLookupError(f"fleet_control only calls loopback addresses, not {base}")
         method = self.get_option("method").upper()
         body = self.get_option("body")
         answers = []
@@ -53,8 +63,9 @@ class LookupModule(LookupBase):
             request = urllib.request.Request(f"{base}/{path.lstrip('/')}", data=data, method=method, headers={"Content-Type": "application/json"})
             try:
                 # Plain urllib on purpose: ansible.module_utils.urls costs about 0.4 s to import in every worker.
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    answers.append(json.loads(response.read().decode()))
+                with urllib.request.urlopen(request, timeout=self.get_option("timeout")) as response:  # noqa: S310 (loopback only, checked above)
+                    content = response.read().decode()
+                answers.append(json.loads(content) if content else None)
             except (OSError, ValueError) as error:
                 raise AnsibleLookupError(f"control API request {method} {path} failed: {error}") from error
         return answers
