@@ -43,6 +43,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 from fleet import running_fleet
@@ -207,16 +208,24 @@ def run_integration(result: StageResult) -> None:
         log_file = BUILD / f"integration-{number}.log"
         print(f"  group {number}: {' '.join(group)} (log: {log_file})", flush=True)
         runs.append((staged, log_file, start_ansible_test_integration(VENV_BIN, PYTHON_VERSION, group, staged, log_file)))
-    notes = []
+    counted = []
     for staged, log_file, process in runs:
         process.wait()
         output = log_file.read_text(encoding="utf-8", errors="replace")
         print(output, flush=True)
-        notes.append(count_integration(output, process.returncode, staged, result))
-    targets_run = sum(note[0] for note in notes)
-    targets_failed = sum(note[1] for note in notes)
-    exits = [f"ansible-test integration exited {note[2]}" for note in notes if note[2]]
-    result.note = "; ".join([f"{targets_run} targets in {len(groups)} groups at once, {targets_failed} failed", *exits])
+        counted.append(count_integration(output, process.returncode, staged, result))
+    exits = [f"ansible-test integration exited {run.unexplained_exit}" for run in counted if run.unexplained_exit]
+    result.note = "; ".join([f"{sum(run.targets for run in counted)} targets in {len(groups)} groups at once, "
+                             f"{sum(run.failed_targets for run in counted)} failed", *exits])
+
+
+class IntegrationCount(NamedTuple):
+    """What one ansible-test integration run counted beyond its test cases."""
+
+    targets: int
+    failed_targets: int
+    #: ansible-test's exit code when it failed with no failed target or task to explain it, else 0.
+    unexplained_exit: int
 
 
 # How many groups of integration targets run at once (run_integration), and the rough wall seconds
@@ -275,8 +284,8 @@ def start_ansible_test_integration(venv_bin: Path, python_version: str, targets:
         )
 
 
-def count_integration(output: str, returncode: int, staged: Path, result: StageResult) -> tuple[int, int, int]:
-    """Count one ansible-test integration run into ``result``; return (targets run, targets failed, exit code if unexplained).
+def count_integration(output: str, returncode: int, staged: Path, result: StageResult) -> IntegrationCount:
+    """Count one ansible-test integration run's test cases into ``result``; return its target counts.
 
     Each task of each playbook is a test case (ansible-test's junit callback writes them); a
     target that fails outside a playbook (e.g. its fleet does not start) counts as one failure.
@@ -292,7 +301,7 @@ def count_integration(output: str, returncode: int, staged: Path, result: StageR
     result.failed += max(tasks.failed, counts.failed)
     unexplained = returncode if returncode != 0 and tasks.failed == 0 and counts.failed == 0 else 0
     result.failed += 1 if unexplained else 0
-    return counts.passed + counts.failed, counts.failed, unexplained
+    return IntegrationCount(counts.passed + counts.failed, counts.failed, unexplained)
 
 
 def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: list[str], result: StageResult) -> None:
@@ -301,8 +310,9 @@ def run_ansible_test_integration(venv_bin: Path, python_version: str, targets: l
     if junit_dir.exists():
         shutil.rmtree(junit_dir)
     completed = run(integration_command(venv_bin, python_version, targets), cwd=STAGED, env=test_environment(venv_bin), capture=True)
-    run_count, failed, unexplained = count_integration(completed.stdout, completed.returncode, STAGED, result)
-    notes = [f"{run_count} targets, {failed} failed"] + ([f"ansible-test integration exited {unexplained}"] if unexplained else [])
+    counted = count_integration(completed.stdout, completed.returncode, STAGED, result)
+    notes = [f"{counted.targets} targets, {counted.failed_targets} failed"]
+    notes += [f"ansible-test integration exited {counted.unexplained_exit}"] if counted.unexplained_exit else []
     result.note = "; ".join([result.note, *notes] if result.note else notes)
 
 
